@@ -1,0 +1,43 @@
+/**
+ * Writes a deterministic zip with archiver: entries in byte order of their names, one fixed
+ * timestamp (UTC DOS time), fixed file modes, UTF-8 names. Same entries + same date ⇒ same bytes.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { finished } from 'node:stream/promises';
+import { ZipArchive } from 'archiver';
+import { compareNames } from '../source/collect.js';
+
+/** One zip entry: content from a file on disk or from memory. */
+export type ZipEntry = { readonly name: string } & ({ readonly file: string } | { readonly data: Buffer });
+
+/** DOS time cannot represent dates before 1980. */
+const DOS_EPOCH = Date.UTC(1980, 0, 1, 0, 0, 0);
+
+/**
+ * Writes `entries` to a new zip at `dest`.
+ * @param date the timestamp of every entry (clamped to 1980-01-01 or later).
+ * @returns size in bytes and sha256 (hex) of the zip.
+ */
+export async function writeZip(dest: string, entries: readonly ZipEntry[], date: Date): Promise<{ bytes: number; sha256: string }> {
+  const when = new Date(Math.max(date.getTime(), DOS_EPOCH));
+  const archive = new ZipArchive({ zlib: { level: 6 } });
+  const out = createWriteStream(dest, { flags: 'wx' });
+  const hash = createHash('sha256');
+  let bytes = 0;
+  archive.on('data', (b: Buffer) => {
+    hash.update(b);
+    bytes += b.length;
+  });
+  archive.pipe(out);
+  const failed = new Promise<never>((_, reject) => {
+    archive.on('error', reject);
+    out.on('error', reject);
+  });
+  for (const e of [...entries].sort((a, b) => compareNames(a.name, b.name))) {
+    const source = 'file' in e ? createReadStream(e.file) : e.data;
+    archive.append(source, { name: e.name, date: when, mode: 0o644 });
+  }
+  await Promise.race([Promise.all([archive.finalize(), finished(out)]), failed]);
+  return { bytes, sha256: hash.digest('hex') };
+}

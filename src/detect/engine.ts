@@ -1,0 +1,105 @@
+/**
+ * The regex engine seam: the only module that imports `re2`.
+ *
+ * Everything here works on Buffers and byte offsets. node-re2 re-encodes a JS string to UTF-8
+ * on every call and caches the copy weakly, so scanning strings is slow and can degrade badly;
+ * Buffers avoid both. Callers never see an RE2 object.
+ */
+import RE2 from 're2';
+
+/** One match, as byte offsets into the searched Buffer. `end` is exclusive. */
+export interface RegexMatch {
+  /** Start of the whole match. */
+  readonly start: number;
+  /** End of the whole match. */
+  readonly end: number;
+  /** Start of the selected capture group (equals `start` for group 0). */
+  readonly groupStart: number;
+  /** End of the selected capture group; `groupStart === groupEnd === -1` when the group did not participate. */
+  readonly groupEnd: number;
+}
+
+/** A compiled pattern that searches Buffers. */
+export interface CompiledRegex {
+  /**
+   * Finds the leftmost match starting at or after byte `from`. Bytes before `from` still count
+   * as context for `\b` and `^`, exactly as in a search of the whole buffer.
+   */
+  execAt(buf: Buffer, from: number): RegexMatch | null;
+}
+
+/** Flags a detector may set. */
+export type RegexFlags = '' | 'i' | 's' | 'm' | 'is' | 'im' | 'ms' | 'ims';
+
+/** Wraps a pattern so its flags stay scoped when combined with other patterns. */
+function scoped(source: string, flags: string): string {
+  return flags ? `(?${flags}:${source})` : `(?:${source})`;
+}
+
+/**
+ * Compiles an RE2 pattern for byte-offset searching.
+ * @param group the capture group whose span {@link RegexMatch.groupStart} reports; 0 = whole match.
+ * @throws Error with RE2's own message when the pattern is not valid RE2 syntax.
+ */
+export function compileRegex(source: string, flags: string, group: number): CompiledRegex {
+  const re = new RE2(scoped(source, flags), 'gdu');
+  return {
+    execAt(buf: Buffer, from: number): RegexMatch | null {
+      re.lastIndex = from;
+      const m = re.exec(buf) as (RegExpExecArray & { indices?: Array<[number, number] | undefined> }) | null;
+      if (!m) return null;
+      const whole = m.indices?.[0];
+      if (!whole) return null;
+      const g = group === 0 ? whole : m.indices?.[group];
+      return {
+        start: whole[0],
+        end: whole[1],
+        groupStart: g ? g[0] : -1,
+        groupEnd: g ? g[1] : -1,
+      };
+    },
+  };
+}
+
+/**
+ * A multi-pattern prefilter: one pass over a Buffer tells which patterns match anywhere in it.
+ * Used to skip detectors that cannot match a window at all.
+ */
+export interface PatternSet {
+  /** Indices (into the source array) of the patterns with at least one match in `buf`. */
+  matching(buf: Buffer): number[];
+}
+
+/** DFA memory for prefilter sets; RE2's 8 MiB default is exhausted by a few dozen long patterns. */
+const SET_MAX_MEM = 256 * 1024 * 1024;
+
+/** Compiles a {@link PatternSet}. Each entry keeps its own flags. */
+export function compileSet(patterns: ReadonlyArray<{ source: string; flags: string }>): PatternSet {
+  if (patterns.length === 0) return { matching: () => [] };
+  const set = new RE2.Set(
+    patterns.map((p) => scoped(p.source, p.flags)),
+    'u',
+    { anchor: 'unanchored', maxMem: SET_MAX_MEM },
+  );
+  return { matching: (buf) => set.match(buf) };
+}
+
+/** Escapes RE2 metacharacters so a keyword is matched literally. */
+function literal(text: string): string {
+  return text.replace(/[\\^$.|?*+()[\]{}]/g, (c) => `\\${c}`);
+}
+
+/** A {@link PatternSet} of case-insensitive literals (keyword prefilter). */
+export function compileLiteralSet(literals: readonly string[]): PatternSet {
+  return compileSet(literals.map((l) => ({ source: literal(l), flags: 'i' })));
+}
+
+/** Checks that a pattern compiles with RE2; returns RE2's error message, or undefined when valid. */
+export function regexError(source: string, flags: string): string | undefined {
+  try {
+    new RE2(scoped(source, flags), 'u');
+    return undefined;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}

@@ -1,0 +1,223 @@
+/**
+ * Loads pattern files: JSON → schema check → semantic checks → compiled {@link Detector}s.
+ *
+ * Every problem is a {@link DetectorError} naming the file, the detector id and the field, raised
+ * before any input is read (exit code 2). Semantic checks: RE2 accepts the pattern, the pattern
+ * is bounded and its bound fits `maxLength`, `group` exists, validators exist, ids are unique,
+ * every example behaves as marked (exact «spans»), and keywords occur in every example match.
+ */
+import { createHash } from 'node:crypto';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv, type ErrorObject } from 'ajv';
+import { DetectorError } from '../errors.js';
+import { analyzePattern } from './bound.js';
+import { CHECKS } from './checks.js';
+import type { Check } from './checks.js';
+import type { Detector, DetectorSpec, FamilySpec } from './detector.js';
+import { compileRegex, regexError } from './engine.js';
+import { findAll } from './find.js';
+
+/** The pattern folder shipped with the package. */
+export const BUILTIN_PATTERNS_DIR = fileURLToPath(new URL('../../patterns/', import.meta.url));
+
+/** The loaded rule set. */
+export interface Ruleset {
+  /** Detectors in a stable order (file name, then position in the file). */
+  readonly detectors: readonly Detector[];
+  /** sha256 of the canonical JSON of every loaded family; recorded in manifests. */
+  readonly sha256: string;
+  /** Largest `maxLength` of any detector, in bytes. */
+  readonly maxLength: number;
+}
+
+const SPAN_OPEN = '«';
+const SPAN_CLOSE = '»';
+
+/** Parses an example: strips «» markers and returns the text and the marked byte spans. */
+export function parseExample(example: string): { text: string; spans: Array<[number, number]> } {
+  const spans: Array<[number, number]> = [];
+  let text = '';
+  let open = -1;
+  for (const ch of example) {
+    if (ch === SPAN_OPEN) {
+      if (open >= 0) throw new Error('nested «');
+      open = Buffer.byteLength(text);
+    } else if (ch === SPAN_CLOSE) {
+      if (open < 0) throw new Error('» without «');
+      spans.push([open, Buffer.byteLength(text)]);
+      open = -1;
+    } else {
+      text += ch;
+    }
+  }
+  if (open >= 0) throw new Error('« without »');
+  return { text, spans };
+}
+
+let ajvValidate: ((data: unknown) => boolean) & { errors?: ErrorObject[] | null } | undefined;
+
+async function schemaValidator(): Promise<((data: unknown) => boolean) & { errors?: ErrorObject[] | null }> {
+  if (!ajvValidate) {
+    const schema = JSON.parse(await readFile(path.join(BUILTIN_PATTERNS_DIR, 'schema.json'), 'utf8')) as object;
+    const ajv = new Ajv({ allErrors: false, strict: false });
+    ajvValidate = ajv.compile(schema);
+  }
+  return ajvValidate;
+}
+
+/** Turns an ajv error at `/detectors/3/maxLength` into file + detector id + field. */
+function schemaError(file: string, raw: unknown, err: ErrorObject): DetectorError {
+  const parts = err.instancePath.split('/').slice(1);
+  let id: string | undefined;
+  let field = parts.join('.') || '(root)';
+  if (parts[0] === 'detectors' && parts[1] !== undefined) {
+    const det = (raw as { detectors?: Array<{ id?: unknown }> }).detectors?.[Number(parts[1])];
+    id = typeof det?.id === 'string' ? det.id : `#${parts[1]}`;
+    field = parts.slice(2).join('.') || '(detector)';
+  }
+  let problem = err.message ?? 'invalid';
+  if (err.keyword === 'additionalProperties') {
+    const extra = (err.params as { additionalProperty?: string }).additionalProperty;
+    problem = `unknown field '${extra}'`;
+  } else if (err.keyword === 'required') {
+    field = (err.params as { missingProperty?: string }).missingProperty ?? field;
+    problem = 'is required';
+  }
+  return new DetectorError(file, id, field, problem);
+}
+
+/** Validates and compiles one detector spec. */
+function compileDetector(file: string, family: string, spec: DetectorSpec): Detector {
+  const fail = (field: string, problem: string): never => {
+    throw new DetectorError(file, spec.id, field, problem);
+  };
+  const flags = spec.flags ?? '';
+  const reErr = regexError(spec.pattern, flags);
+  if (reErr) fail('pattern', `not valid RE2: ${reErr}`);
+  let bounds;
+  try {
+    bounds = analyzePattern(spec.pattern, flags);
+  } catch (err) {
+    return fail('pattern', (err as Error).message);
+  }
+  if (bounds.minBytes === 0) fail('pattern', 'can match the empty string');
+  if (!Number.isFinite(bounds.maxBytes))
+    fail('pattern', 'unbounded quantifier (*, + or {n,}); give every repetition an upper limit');
+  if (bounds.maxBytes > spec.maxLength)
+    fail('maxLength', `${spec.maxLength} is smaller than the pattern's longest possible match (${bounds.maxBytes} bytes)`);
+  const group = spec.group ?? 0;
+  if (group > bounds.groups) fail('group', `group ${group} does not exist (the pattern has ${bounds.groups})`);
+  const names = spec.validator === undefined ? [] : Array.isArray(spec.validator) ? spec.validator : [spec.validator];
+  const checks: Check[] = names.map((n) => CHECKS[n] ?? fail('validator', `unknown validator '${n}' (known: ${Object.keys(CHECKS).sort().join(', ')})`));
+  const detector: Detector = {
+    id: spec.id,
+    category: spec.category,
+    description: spec.description,
+    family,
+    file,
+    maxLength: spec.maxLength,
+    validators: names,
+    checks,
+    minEntropy: spec.minEntropy,
+    keywords: (spec.keywords ?? []).map((k) => Buffer.from(k.toLowerCase())),
+    allow: new Set(spec.allow ?? []),
+    regex: compileRegex(spec.pattern, flags, group),
+    spec,
+  };
+  checkExamples(detector);
+  return detector;
+}
+
+/** Every example must behave exactly as marked; keywords must occur in every example match. */
+function checkExamples(d: Detector): void {
+  const fail = (field: string, problem: string): never => {
+    throw new DetectorError(d.file, d.id, field, problem);
+  };
+  d.spec.examples.match.forEach((ex, i) => {
+    let parsed;
+    try {
+      parsed = parseExample(ex);
+    } catch (err) {
+      return fail(`examples.match[${i}]`, (err as Error).message);
+    }
+    if (parsed.spans.length === 0) fail(`examples.match[${i}]`, 'marks no «span»');
+    const buf = Buffer.from(parsed.text);
+    const got = findAll(d, buf);
+    const want = parsed.spans.map(([s, e]) => `${s}-${e}`).join(',');
+    const have = got.map((h) => `${h.start}-${h.end}`).join(',');
+    if (want !== have) fail(`examples.match[${i}]`, `expected spans [${want}] but found [${have}]`);
+    if (d.keywords.length > 0) {
+      for (const h of got) {
+        const whole = buf.subarray(h.matchStart, h.matchEnd).toString('utf8').toLowerCase();
+        if (!d.keywords.some((k) => whole.includes(k.toString()))) fail('keywords', `no keyword occurs in the match of examples.match[${i}]`);
+      }
+    }
+  });
+  d.spec.examples.noMatch.forEach((ex, i) => {
+    const got = findAll(d, Buffer.from(ex));
+    if (got.length > 0) fail(`examples.noMatch[${i}]`, `found ${got.length} span(s) at byte ${got[0]!.start}`);
+  });
+}
+
+/** Built-in files are shown as `patterns/<name>`; user files as given. */
+function displayName(file: string): string {
+  const rel = path.relative(BUILTIN_PATTERNS_DIR, file);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? `patterns/${rel}` : file;
+}
+
+async function listPatternFiles(p: string): Promise<string[]> {
+  let st;
+  try {
+    st = await stat(p);
+  } catch {
+    throw new DetectorError(p, undefined, '(path)', 'pattern file or folder does not exist');
+  }
+  if (st.isFile()) return [p];
+  const names = (await readdir(p)).filter((n) => n.endsWith('.json') && n !== 'schema.json').sort();
+  return names.map((n) => path.join(p, n));
+}
+
+/**
+ * Loads, validates and compiles pattern files.
+ * @param sources pattern files or folders (every `*.json` but schema.json); default: the built-in set.
+ * @param only when given, keep just these detector ids (unknown ids are an error).
+ * @throws DetectorError naming file, detector id and field.
+ */
+export async function loadRuleset(sources: readonly string[] = [BUILTIN_PATTERNS_DIR], only?: readonly string[]): Promise<Ruleset> {
+  const validate = await schemaValidator();
+  const files = (await Promise.all(sources.map(listPatternFiles))).flat();
+  const detectors: Detector[] = [];
+  const seen = new Map<string, string>();
+  const hash = createHash('sha256');
+  for (const file of files) {
+    const shown = displayName(file);
+    let raw: unknown;
+    try {
+      raw = JSON.parse(await readFile(file, 'utf8'));
+    } catch (err) {
+      throw new DetectorError(shown, undefined, '(json)', `cannot be parsed: ${(err as Error).message}`);
+    }
+    if (!validate(raw)) throw schemaError(shown, raw, validate.errors![0]!);
+    const fam = raw as FamilySpec;
+    hash.update(path.basename(file)).update('\0').update(JSON.stringify(fam)).update('\0');
+    for (const spec of fam.detectors) {
+      const prior = seen.get(spec.id);
+      if (prior) throw new DetectorError(shown, spec.id, 'id', `duplicate id (also in ${prior})`);
+      seen.set(spec.id, shown);
+      detectors.push(compileDetector(shown, fam.family, spec));
+    }
+  }
+  if (detectors.length === 0) throw new DetectorError(sources.join(', '), undefined, 'detectors', 'no detectors loaded');
+  let chosen = detectors;
+  if (only && only.length > 0) {
+    for (const id of only) if (!seen.has(id)) throw new DetectorError(sources.join(', '), id, 'id', 'no such detector');
+    chosen = detectors.filter((d) => only.includes(d.id));
+  }
+  return {
+    detectors: chosen,
+    sha256: hash.digest('hex'),
+    maxLength: Math.max(...chosen.map((d) => d.maxLength)),
+  };
+}

@@ -1,0 +1,181 @@
+/**
+ * Windowed, exact matching of many detectors over a byte stream.
+ *
+ * A {@link FileScanner} is fed successive windows of one file (each window = retained tail of the
+ * previous one + new bytes) and returns only hits that are *final*: hits that a scan of the
+ * whole file would report identically. Each detector runs on its own (union semantics), so two
+ * overlapping detectors can never leave part of a value visible, as leftmost-first alternation
+ * can. The argument for exactness is in DESIGN.md ("Streaming is exact"); in short, a match
+ * starting at `s` is accepted only when `s + maxLength + CONTEXT_BYTES` bytes are present, and a
+ * detector's search resumes exactly where a whole-file search would.
+ */
+import { CATEGORIES } from './detector.js';
+import type { Detector } from './detector.js';
+import { CONTEXT_BYTES, shannonEntropy } from './checks.js';
+import { compileLiteralSet, compileSet } from './engine.js';
+import type { PatternSet } from './engine.js';
+import { insideToken } from '../redact/token.js';
+
+/** One sensitive span found by one detector. Offsets are absolute byte offsets in the file. */
+export interface Hit {
+  readonly detector: Detector;
+  /** Start of the sensitive value (the capture group). */
+  readonly start: number;
+  /** End of the sensitive value, exclusive. */
+  readonly end: number;
+  /** Start of the whole regex match (includes key names and other context). */
+  readonly matchStart: number;
+  readonly matchEnd: number;
+}
+
+/** Orders hits: by start, then longer first, then category rank, then detector id. */
+export function compareHits(a: Hit, b: Hit): number {
+  return (
+    a.start - b.start ||
+    b.end - a.end ||
+    CATEGORIES.indexOf(a.detector.category) - CATEGORIES.indexOf(b.detector.category) ||
+    (a.detector.id < b.detector.id ? -1 : a.detector.id > b.detector.id ? 1 : 0)
+  );
+}
+
+/** Shared, immutable per-run matcher: the detectors plus a one-pass prefilter. */
+export class Scanner {
+  readonly detectors: readonly Detector[];
+  /** Keyword literals → the detectors that declare them. */
+  private readonly keywordSet: PatternSet | undefined;
+  private readonly keywordOwners: number[][] = [];
+  /** Full patterns of detectors without keywords → their detector index. */
+  private readonly patternSet: PatternSet | undefined;
+  private readonly patternOwners: number[] = [];
+  /** Largest detector `maxLength` plus context: how far behind the input a scanner can lag. */
+  readonly lagBytes: number;
+
+  /**
+   * @param prefilter skip detectors that cannot match a window (default true). Exact: a keyword
+   *   occurs inside every match of its detector, and a pattern with no match in a window cannot
+   *   produce a hit there. Off only to test that claim.
+   */
+  constructor(detectors: readonly Detector[], prefilter = true) {
+    this.detectors = detectors;
+    this.lagBytes = Math.max(0, ...detectors.map((d) => d.maxLength)) + CONTEXT_BYTES;
+    if (!prefilter || detectors.length < 2) {
+      this.keywordSet = undefined;
+      this.patternSet = undefined;
+      return;
+    }
+    const keywords = new Map<string, number[]>();
+    const patterns: Array<{ source: string; flags: string }> = [];
+    detectors.forEach((d, i) => {
+      if (d.keywords.length > 0) {
+        for (const k of d.keywords) {
+          const key = k.toString('utf8');
+          if (!keywords.has(key)) keywords.set(key, []);
+          keywords.get(key)!.push(i);
+        }
+      } else {
+        patterns.push({ source: d.spec.pattern, flags: d.spec.flags ?? '' });
+        this.patternOwners.push(i);
+      }
+    });
+    // Literal keywords are cheap for RE2; full patterns with long repetitions are not, so only
+    // keyword-less detectors go into the pattern set.
+    this.keywordSet = keywords.size > 0 ? compileLiteralSet([...keywords.keys()]) : undefined;
+    this.keywordOwners = [...keywords.values()];
+    this.patternSet = patterns.length > 0 ? compileSet(patterns) : undefined;
+  }
+
+  /** Starts scanning a new file. */
+  forFile(): FileScanner {
+    return new FileScanner(this);
+  }
+
+  /** Indices of detectors that may match in `window`; undefined = all of them. */
+  candidates(window: Buffer): Set<number> | undefined {
+    if (!this.keywordSet && !this.patternSet) return undefined;
+    const out = new Set<number>();
+    if (this.keywordSet) for (const k of this.keywordSet.matching(window)) for (const i of this.keywordOwners[k]!) out.add(i);
+    if (this.patternSet) for (const p of this.patternSet.matching(window)) out.add(this.patternOwners[p]!);
+    return out;
+  }
+}
+
+/** Per-file scanning state. Feed windows in order with {@link FileScanner.scan}. */
+export class FileScanner {
+  /** Per detector: absolute offset where its next search starts. Never decreases. */
+  private readonly resume: number[];
+
+  constructor(private readonly scanner: Scanner) {
+    this.resume = scanner.detectors.map(() => 0);
+  }
+
+  /** Lowest resume offset: every future hit starts at or after it. */
+  get frontier(): number {
+    return Math.min(...this.resume);
+  }
+
+  /**
+   * Scans a window and returns the newly final hits (unsorted).
+   * @param window bytes of the file starting at absolute offset `base`; it must start at or before
+   *   `frontier - CONTEXT_BYTES` (or at 0) so look-behind context is present.
+   * @param eof true when `window` reaches the end of the file.
+   */
+  scan(window: Buffer, base: number, eof: boolean): Hit[] {
+    const end = base + window.length;
+    const hits: Hit[] = [];
+    const detectors = this.scanner.detectors;
+    const present = this.scanner.candidates(window);
+    for (let i = 0; i < detectors.length; i++) {
+      const d = detectors[i]!;
+      // A match starting before `settled` fits, with its context, inside this window.
+      const settled = eof ? end : end - d.maxLength - CONTEXT_BYTES;
+      let pos = this.resume[i]!;
+      if (pos >= end || (present && !present.has(i))) {
+        this.resume[i] = Math.max(pos, settled);
+        continue;
+      }
+      for (;;) {
+        const m = d.regex.execAt(window, pos - base);
+        if (!m) {
+          pos = Math.max(pos, settled);
+          break;
+        }
+        const matchStart = base + m.start;
+        if (matchStart >= settled) {
+          pos = Math.max(pos, Math.min(matchStart, settled));
+          break;
+        }
+        const matchEnd = base + m.end;
+        if (m.groupStart >= 0 && m.groupEnd > m.groupStart) {
+          const hit = this.accept(d, window, base, base + m.groupStart, base + m.groupEnd, matchStart, matchEnd);
+          if (hit) hits.push(hit);
+        }
+        pos = matchEnd > matchStart ? matchEnd : matchStart + 1;
+      }
+      this.resume[i] = pos;
+    }
+    return hits;
+  }
+
+  private accept(d: Detector, window: Buffer, base: number, start: number, end: number, matchStart: number, matchEnd: number): Hit | undefined {
+    const s = start - base;
+    const e = end - base;
+    if (insideToken(window, s, e)) return undefined;
+    const value = window.subarray(s, e);
+    if (d.allow.size > 0 && d.allow.has(value.toString('utf8'))) return undefined;
+    if (d.minEntropy !== undefined && shannonEntropy(value) < d.minEntropy) return undefined;
+    if (d.checks.length > 0) {
+      const input = {
+        value,
+        before: window.subarray(Math.max(0, s - CONTEXT_BYTES), s),
+        after: window.subarray(e, Math.min(window.length, e + CONTEXT_BYTES)),
+      };
+      for (const check of d.checks) if (!check(input)) return undefined;
+    }
+    return { detector: d, start, end, matchStart, matchEnd };
+  }
+}
+
+/** Whole-buffer scan with a set of detectors; hits sorted by {@link compareHits}. */
+export function scanBuffer(scanner: Scanner, buf: Buffer): Hit[] {
+  return scanner.forFile().scan(buf, 0, true).sort(compareHits);
+}

@@ -1,0 +1,20 @@
+/**
+ * Library API. The pipeline: source (collect) → detect (Scanner) → redact (RedactTransform) →
+ * bundle (zip or folder), with the manifest as the record.
+ */
+export { scan, redactToDir, pack } from './run.js';
+export type { RunOptions, ScanResult, OutputResult } from './run.js';
+export { verifyBundle } from './verify.js';
+export type { VerifyResult } from './verify.js';
+export { loadRuleset, BUILTIN_PATTERNS_DIR } from './detect/load.js';
+export type { Ruleset } from './detect/load.js';
+export { Scanner, scanBuffer } from './detect/scanner.js';
+export type { Hit } from './detect/scanner.js';
+export type { Detector, DetectorSpec, Category } from './detect/detector.js';
+export { createRedactor, redactBuffer } from './redact/redactor.js';
+export type { RedactionResult } from './redact/redactor.js';
+export { Fingerprinter } from './fingerprint.js';
+export { validateManifest } from './manifest-schema.js';
+export type { Manifest, FileRecord, Finding } from './manifest.js';
+export { ExitCode, UsageError, DetectorError, FileError, BundleError } from './errors.js';
+export { runCli } from './cli.js';

@@ -1,0 +1,13 @@
+/** Validates a manifest against the shipped JSON Schema (schema/manifest.schema.json). */
+import { readFileSync } from 'node:fs';
+import { Ajv } from 'ajv';
+
+const schema = JSON.parse(readFileSync(new URL('../schema/manifest.schema.json', import.meta.url), 'utf8')) as object;
+// `format` keywords are documentation here; ajv-formats is not needed for the checks that matter.
+const validate = new Ajv({ allErrors: true, strict: false, validateFormats: false }).compile(schema);
+
+/** Returns one line per schema violation (empty when valid). */
+export function validateManifest(data: unknown): string[] {
+  if (validate(data)) return [];
+  return (validate.errors ?? []).map((e) => `${e.instancePath || '(root)'} ${e.message ?? 'is invalid'}`);
+}

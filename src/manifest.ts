@@ -1,0 +1,113 @@
+/**
+ * The manifest: the record of a run. It lists every input with its outcome and every finding by
+ * position, detector and keyed fingerprint. It never holds a scanned value or source text.
+ * Its JSON Schema is schema/manifest.schema.json; bump {@link MANIFEST_SCHEMA_VERSION} on any
+ * incompatible change.
+ */
+import type { Category } from './detect/detector.js';
+
+export const MANIFEST_SCHEMA_VERSION = 1;
+
+/** One sensitive span in an input file. Holds no bytes of the value. */
+export interface Finding {
+  /** Detector id, e.g. `alibaba-access-key-id`. */
+  readonly detector: string;
+  readonly category: Category;
+  /** 1-based line of the first byte of the value. */
+  readonly line: number;
+  /** 1-based column of the first byte of the value, in Unicode characters. */
+  readonly column: number;
+  /** Byte offset of the value's first byte in the ORIGINAL file. */
+  readonly start: number;
+  /** Byte offset just past the value, exclusive. */
+  readonly end: number;
+  /** Keyed HMAC fingerprint (12 hex digits): same value, same key ⇒ same fingerprint. */
+  readonly fingerprint: string;
+}
+
+/** Why an input is not in the output. */
+export type ExcludeReason = 'binary' | 'excluded' | 'too-large' | 'symlink-outside-root' | 'special-file';
+
+export type FileStatus = 'redacted' | 'clean' | 'excluded' | 'failed';
+
+/** One input file's outcome. Paths are '/'-separated and relative to their input root. */
+export type FileRecord =
+  | {
+      readonly path: string;
+      readonly status: 'redacted' | 'clean';
+      /** Size of the input, in bytes. */
+      readonly bytesIn: number;
+      /** Size of the redacted output, in bytes. */
+      readonly bytesOut: number;
+      /** sha256 (hex) of the redacted output, as stored in the bundle. */
+      readonly sha256: string;
+      /** Findings per detector id. */
+      readonly counts: Readonly<Record<string, number>>;
+      readonly findings: readonly Finding[];
+    }
+  | { readonly path: string; readonly status: 'excluded'; readonly reason: ExcludeReason; readonly bytesIn: number }
+  | { readonly path: string; readonly status: 'failed'; readonly reason: string; readonly message: string };
+
+export interface ManifestTotals {
+  readonly files: number;
+  readonly redacted: number;
+  readonly clean: number;
+  readonly excluded: number;
+  readonly failed: number;
+  readonly findings: number;
+  readonly byDetector: Readonly<Record<string, number>>;
+  readonly byCategory: Readonly<Record<Category, number>>;
+}
+
+/** Options recorded in the manifest (nothing secret: the key itself is never recorded). */
+export interface ManifestOptions {
+  readonly keySource: 'random' | 'file';
+  readonly exclude: readonly string[];
+  readonly detectors: readonly string[] | 'all';
+  readonly maxFileBytes: number;
+}
+
+export interface Manifest {
+  readonly schemaVersion: typeof MANIFEST_SCHEMA_VERSION;
+  readonly tool: { readonly name: 'aliscrub'; readonly version: string };
+  /** ISO 8601 UTC: SOURCE_DATE_EPOCH when set, else the newest input modification time. */
+  readonly createdAt: string;
+  readonly ruleset: {
+    readonly sha256: string;
+    readonly detectors: ReadonlyArray<{ readonly id: string; readonly category: Category }>;
+  };
+  readonly options: ManifestOptions;
+  /** Sorted by path. */
+  readonly files: readonly FileRecord[];
+  readonly totals: ManifestTotals;
+}
+
+/** Computes totals from file records. */
+export function computeTotals(files: readonly FileRecord[]): ManifestTotals {
+  const byDetector: Record<string, number> = {};
+  const byCategory: Record<Category, number> = { secret: 0, pii: 0, identifier: 0 };
+  let redacted = 0;
+  let clean = 0;
+  let excluded = 0;
+  let failed = 0;
+  let findings = 0;
+  for (const f of files) {
+    if (f.status === 'redacted' || f.status === 'clean') {
+      if (f.status === 'redacted') redacted++;
+      else clean++;
+      for (const x of f.findings) {
+        byDetector[x.detector] = (byDetector[x.detector] ?? 0) + 1;
+        byCategory[x.category]++;
+        findings++;
+      }
+    } else if (f.status === 'excluded') excluded++;
+    else failed++;
+  }
+  const sortedByDetector = Object.fromEntries(Object.entries(byDetector).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return { files: files.length, redacted, clean, excluded, failed, findings, byDetector: sortedByDetector, byCategory };
+}
+
+/** Serialises a manifest deterministically (2-space JSON, trailing newline). */
+export function serializeManifest(m: Manifest): string {
+  return `${JSON.stringify(m, null, 2)}\n`;
+}

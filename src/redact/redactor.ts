@@ -1,0 +1,240 @@
+/**
+ * One file's redaction as a Transform: original bytes in, redacted bytes out.
+ *
+ * Input is consumed in windows: the retained tail of the previous window plus the new chunk.
+ * The scanner reports only final hits and a frontier before which no new hit can start; the
+ * redactor emits output up to that frontier (pulled back to the start of any merged span that
+ * crosses it) and keeps the rest. Output is therefore byte-for-byte the same for every chunking,
+ * and memory is bounded by the longest detector plus the chunk size.
+ *
+ * The stream also enforces what "scanned completely" means: a NUL byte makes the file binary and
+ * invalid UTF-8 makes it undecodable; either errors the stream so the caller leaves the file out.
+ */
+import { Transform } from 'node:stream';
+import type { TransformCallback } from 'node:stream';
+import { isUtf8 } from 'node:buffer';
+import { FileError } from '../errors.js';
+import type { Scanner, FileScanner, Hit } from '../detect/scanner.js';
+import { compareHits } from '../detect/scanner.js';
+import { CONTEXT_BYTES } from '../detect/checks.js';
+import type { Fingerprinter } from '../fingerprint.js';
+import type { Finding } from '../manifest.js';
+import { labelHit, mergeHits } from './plan.js';
+import { formatToken } from './token.js';
+
+/** What a finished redaction reports. */
+export interface RedactionResult {
+  /** Findings in file order (by start offset). */
+  readonly findings: Finding[];
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+}
+
+/** Per-file options. */
+export interface RedactorOptions {
+  /** Name used in error messages (never file content). */
+  readonly name: string;
+}
+
+/** Length of an incomplete UTF-8 sequence at the end of `buf` (0–3 bytes). */
+function incompleteTail(buf: Buffer): number {
+  for (let back = 1; back <= Math.min(3, buf.length); back++) {
+    const b = buf[buf.length - back]!;
+    if ((b & 0xc0) === 0x80) continue; // continuation byte: keep looking for the lead
+    const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+    return need > back ? back : 0;
+  }
+  return 0;
+}
+
+/** Counts Unicode characters (non-continuation bytes) in buf[from, to). */
+function countChars(buf: Buffer, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) if ((buf[i]! & 0xc0) !== 0x80) n++;
+  return n;
+}
+
+/** A Transform that redacts one file. Read {@link RedactTransform.result} after 'finish'/'end'. */
+export class RedactTransform extends Transform {
+  private readonly files: FileScanner;
+  /** Retained bytes, starting at absolute offset `pendingBase`. */
+  private pending: Buffer = Buffer.alloc(0);
+  private pendingBase = 0;
+  /** Absolute offset up to which output has been produced. */
+  private emitted = 0;
+  /** Final hits not yet emitted (their merged span may still grow). */
+  private open: Hit[] = [];
+  private readonly findings: Finding[] = [];
+  private bytesIn = 0;
+  private bytesOut = 0;
+  /** Line/column bookkeeping: position `counted` is at (line, column). */
+  private counted = 0;
+  private line = 1;
+  private column = 1;
+  /** Bytes of an incomplete UTF-8 character carried to the next chunk. */
+  private utf8Tail: Buffer = Buffer.alloc(0);
+
+  constructor(
+    scanner: Scanner,
+    private readonly fingerprints: Fingerprinter,
+    private readonly options: RedactorOptions,
+  ) {
+    super();
+    this.files = scanner.forFile();
+  }
+
+  /** Valid after the stream has ended. */
+  get result(): RedactionResult {
+    return { findings: this.findings, bytesIn: this.bytesIn, bytesOut: this.bytesOut };
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    try {
+      this.bytesIn += chunk.length;
+      this.checkText(chunk, false);
+      this.process(chunk, false);
+      cb();
+    } catch (err) {
+      cb(err as Error);
+    }
+  }
+
+  override _flush(cb: TransformCallback): void {
+    try {
+      this.checkText(Buffer.alloc(0), true);
+      this.process(Buffer.alloc(0), true);
+      cb();
+    } catch (err) {
+      cb(err as Error);
+    }
+  }
+
+  /** Fails closed on binary content or invalid UTF-8, wherever in the file it appears. */
+  private checkText(chunk: Buffer, eof: boolean): void {
+    if (chunk.indexOf(0) >= 0) throw new FileError('binary', `${this.options.name}: binary content (NUL byte)`);
+    const data = this.utf8Tail.length ? Buffer.concat([this.utf8Tail, chunk]) : chunk;
+    const tail = eof ? 0 : incompleteTail(data);
+    if (!isUtf8(data.subarray(0, data.length - tail)) || (eof && this.utf8Tail.length > 0 && data.length === this.utf8Tail.length && !isUtf8(data))) {
+      throw new FileError('undecodable', `${this.options.name}: not valid UTF-8`);
+    }
+    this.utf8Tail = Buffer.from(data.subarray(data.length - tail));
+  }
+
+  private process(chunk: Buffer, eof: boolean): void {
+    const window = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    const base = this.pendingBase;
+    const windowEnd = base + window.length;
+    const hits = this.files.scan(window, base, eof);
+    if (hits.length) this.open.push(...hits);
+    this.open.sort(compareHits);
+
+    let cut = eof ? windowEnd : Math.min(this.files.frontier, windowEnd);
+    const spans = mergeHits(this.open);
+    for (const s of spans) {
+      if (s.start < cut && s.end > cut) {
+        cut = s.start; // a span crossing the cut may still grow: hold it back whole
+        break;
+      }
+    }
+
+    const out: Buffer[] = [];
+    let at = this.emitted;
+    const stillOpen: Hit[] = [];
+    for (const s of spans) {
+      if (s.end > cut) {
+        stillOpen.push(...s.hits);
+        continue;
+      }
+      out.push(window.subarray(at - base, s.start - base));
+      for (const h of s.hits) this.record(window, base, h);
+      const label = labelHit(s);
+      out.push(Buffer.from(formatToken(label.detector.id, this.fingerprints.of(window.subarray(s.start - base, s.end - base)))));
+      at = s.end;
+    }
+    out.push(window.subarray(at - base, cut - base));
+    this.advance(window, base, cut);
+    this.emitted = cut;
+    this.open = stillOpen;
+
+    const joined = out.length === 1 ? out[0]! : Buffer.concat(out);
+    if (joined.length) {
+      this.bytesOut += joined.length;
+      this.push(Buffer.from(joined)); // copy: `window` is reused below
+    }
+    const keepFrom = Math.max(base, cut - CONTEXT_BYTES);
+    this.pending = Buffer.from(window.subarray(keepFrom - base));
+    this.pendingBase = keepFrom;
+  }
+
+  private record(window: Buffer, base: number, h: Hit): void {
+    this.advance(window, base, h.start);
+    this.findings.push({
+      detector: h.detector.id,
+      category: h.detector.category,
+      line: this.line,
+      column: this.column,
+      start: h.start,
+      end: h.end,
+      fingerprint: this.fingerprints.of(window.subarray(h.start - base, h.end - base)),
+    });
+  }
+
+  /** Moves the line/column counter forward to absolute offset `to` (which must be in `window`). */
+  private advance(window: Buffer, base: number, to: number): void {
+    if (to <= this.counted) return;
+    let i = this.counted - base;
+    const stop = to - base;
+    for (;;) {
+      const nl = window.indexOf(0x0a, i);
+      if (nl < 0 || nl >= stop) break;
+      this.line++;
+      this.column = 1;
+      i = nl + 1;
+    }
+    this.column += countChars(window, i, stop);
+    this.counted = to;
+  }
+}
+
+/** Creates the Transform for one file. */
+export function createRedactor(scanner: Scanner, fingerprints: Fingerprinter, options: RedactorOptions): RedactTransform {
+  return new RedactTransform(scanner, fingerprints, options);
+}
+
+/** Redacts a whole buffer at once (same algorithm, one window). Used by tests and `verify`. */
+export async function redactBuffer(
+  scanner: Scanner,
+  fingerprints: Fingerprinter,
+  input: Buffer,
+  chunkSize = input.length || 1,
+): Promise<{ output: Buffer; result: RedactionResult }> {
+  const t = createRedactor(scanner, fingerprints, { name: '(buffer)' });
+  const parts: Buffer[] = [];
+  t.on('data', (b: Buffer) => parts.push(b));
+  const done = new Promise<void>((resolve, reject) => {
+    t.on('end', resolve);
+    t.on('error', reject);
+  });
+  for (let i = 0; i < input.length; i += chunkSize) t.write(input.subarray(i, i + chunkSize));
+  t.end();
+  await done;
+  return { output: Buffer.concat(parts), result: t.result };
+}
+
+/**
+ * Redacts a short in-memory value synchronously (used for file names, which are part of the
+ * bundle too). Same scanner, same merging, same tokens as file content.
+ */
+export function redactSmall(scanner: Scanner, fingerprints: Fingerprinter, input: Buffer): { output: Buffer; hits: number } {
+  const hits = scanner.forFile().scan(input, 0, true).sort(compareHits);
+  if (hits.length === 0) return { output: input, hits: 0 };
+  const out: Buffer[] = [];
+  let at = 0;
+  for (const s of mergeHits(hits)) {
+    out.push(input.subarray(at, s.start));
+    out.push(Buffer.from(formatToken(labelHit(s).detector.id, fingerprints.of(input.subarray(s.start, s.end)))));
+    at = s.end;
+  }
+  out.push(input.subarray(at));
+  return { output: Buffer.concat(out), hits: hits.length };
+}

@@ -1,0 +1,288 @@
+/**
+ * The orchestrator: the one module that knows every stage.
+ *
+ *   source (collect) → detect (Scanner) → redact (RedactTransform) → bundle (staging, zip)
+ *
+ * with the manifest as the record of all of it. Fatal problems (usage, patterns, output path)
+ * throw before anything is written; per-file problems become `failed`/`excluded` records and the
+ * file is left out (fail closed). Output appears at its final path only when complete.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { realpath, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Transform, Writable } from 'node:stream';
+import type { TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import pLimit from 'p-limit';
+import { FileError, UsageError, fileErrorFromErrno } from './errors.js';
+import { loadRuleset } from './detect/load.js';
+import type { Ruleset } from './detect/load.js';
+import { Scanner } from './detect/scanner.js';
+import { Fingerprinter, MIN_KEY_BYTES } from './fingerprint.js';
+import { createRedactor, redactSmall } from './redact/redactor.js';
+import { collect } from './source/collect.js';
+import type { Collected } from './source/collect.js';
+import type { Entry } from './source/entry.js';
+import { computeTotals, MANIFEST_SCHEMA_VERSION, serializeManifest } from './manifest.js';
+import type { FileRecord, Manifest } from './manifest.js';
+import { silentLogger } from './log.js';
+import type { Logger } from './log.js';
+import { Staging, exists, isNonEmptyDir, publish } from './bundle/staging.js';
+import { writeZip } from './bundle/zip.js';
+import type { ZipEntry } from './bundle/zip.js';
+import { renderRedactionsMd } from './bundle/redactions-md.js';
+import { VERSION } from './version.js';
+
+/** Options shared by every command. */
+export interface RunOptions {
+  /** Files, directories or globs. */
+  readonly inputs: readonly string[];
+  /** Directory relative inputs are resolved against. */
+  readonly cwd: string;
+  /** Globs of entry names to leave out. */
+  readonly exclude?: readonly string[];
+  /** Pattern files or folders; default: the built-in set. */
+  readonly patterns?: readonly string[];
+  /** Restrict to these detector ids. */
+  readonly detectors?: readonly string[];
+  /** Fingerprint key (at least 16 bytes); random per run when absent. */
+  readonly key?: Buffer;
+  /** Files processed at once. @default 4 */
+  readonly concurrency?: number;
+  /** Leave out files larger than this many bytes; 0 = no limit. @default 0 */
+  readonly maxFileBytes?: number;
+  /** Fixed timestamp in seconds since the epoch (SOURCE_DATE_EPOCH) for the manifest and zip entries. */
+  readonly sourceDateEpoch?: number;
+  readonly log?: Logger;
+  /** Called once the inputs are listed, before any file is read (progress reporting). */
+  readonly onCollected?: (files: number) => void | Promise<void>;
+  /** Aborting stops the run and removes partial output. */
+  readonly signal?: AbortSignal;
+}
+
+/** What `scan` returns: the manifest that a pack of the same inputs would record. */
+export interface ScanResult {
+  readonly manifest: Manifest;
+}
+
+/** What `redact` and `pack` return. */
+export interface OutputResult {
+  readonly manifest: Manifest;
+  /** Final path of the folder or zip. */
+  readonly path: string;
+  /** Zip only: size in bytes and sha256 of the bundle. */
+  readonly bytes?: number;
+  readonly sha256?: string;
+}
+
+/** Everything prepared before any file is read. */
+interface Prepared {
+  readonly ruleset: Ruleset;
+  readonly scanner: Scanner;
+  readonly fingerprints: Fingerprinter;
+  readonly collected: Collected;
+  readonly log: Logger;
+  readonly opts: RunOptions;
+}
+
+const READ_CHUNK = 1024 * 1024;
+
+async function prepare(opts: RunOptions): Promise<Prepared> {
+  if (opts.key && opts.key.length < MIN_KEY_BYTES) throw new UsageError(`--key-file: the key must be at least ${MIN_KEY_BYTES} bytes`);
+  if (opts.concurrency !== undefined && (!Number.isInteger(opts.concurrency) || opts.concurrency < 1))
+    throw new UsageError('--concurrency: must be a whole number of at least 1');
+  const ruleset = await loadRuleset(opts.patterns, opts.detectors);
+  const collected = await collect(opts.inputs, {
+    cwd: opts.cwd,
+    exclude: opts.exclude ?? [],
+    maxFileBytes: opts.maxFileBytes ?? 0,
+  });
+  await opts.onCollected?.(collected.entries.length);
+  return {
+    ruleset,
+    scanner: new Scanner(ruleset.detectors),
+    fingerprints: new Fingerprinter(opts.key),
+    collected,
+    log: opts.log ?? silentLogger,
+    opts,
+  };
+}
+
+/** File names are part of the bundle: a name holding a detected value is redacted like content. */
+function safeName(p: Prepared, name: string): string {
+  return redactSmall(p.scanner, p.fingerprints, Buffer.from(name)).output.toString('utf8');
+}
+
+/** Counts bytes and hashes them on the way through. */
+class Hasher extends Transform {
+  readonly hash = createHash('sha256');
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.hash.update(chunk);
+    cb(null, chunk);
+  }
+}
+
+/** A sink that discards bytes (scan mode). */
+const nullSink = (): Writable => new Writable({ write: (_c, _e, cb) => cb() });
+
+/**
+ * Redacts one file into `dest` (or nowhere). Never throws for per-file problems: returns the
+ * record. On any failure the partial destination file is removed.
+ */
+async function processEntry(p: Prepared, entry: Entry, name: string, dest: string | undefined): Promise<FileRecord> {
+  const redactor = createRedactor(p.scanner, p.fingerprints, { name });
+  const hasher = new Hasher();
+  try {
+    const source = createReadStream(entry.absolutePath, { highWaterMark: READ_CHUNK });
+    const sink = dest ? createWriteStream(dest, { flags: 'wx' }) : nullSink();
+    await pipeline(source, redactor, hasher, sink, { signal: p.opts.signal });
+  } catch (err) {
+    if (dest) await unlink(dest).catch(() => {});
+    if (p.opts.signal?.aborted) throw err;
+    const fe = err instanceof FileError ? err : (err as NodeJS.ErrnoException).code ? fileErrorFromErrno(err, name) : new FileError('scan-error', `${name}: ${(err as Error).message}`);
+    if (fe.code === 'binary') return { path: name, status: 'excluded', reason: 'binary', bytesIn: entry.size };
+    p.log.warn(fe.message);
+    return { path: name, status: 'failed', reason: fe.code, message: fe.message };
+  }
+  const r = redactor.result;
+  const counts: Record<string, number> = {};
+  for (const f of r.findings) counts[f.detector] = (counts[f.detector] ?? 0) + 1;
+  return {
+    path: name,
+    status: r.findings.length > 0 ? 'redacted' : 'clean',
+    bytesIn: r.bytesIn,
+    bytesOut: r.bytesOut,
+    sha256: hasher.hash.digest('hex'),
+    counts: Object.fromEntries(Object.entries(counts).sort(([a], [b]) => (a < b ? -1 : 1))),
+    findings: r.findings,
+  };
+}
+
+/** Runs every entry with bounded concurrency; records come back in entry (path) order. */
+async function processAll(p: Prepared, destFor: (name: string) => Promise<string | undefined>): Promise<FileRecord[]> {
+  const limit = pLimit(p.opts.concurrency ?? 4);
+  const names = p.collected.entries.map((e) => safeName(p, e.path));
+  const settled = await Promise.allSettled(
+    p.collected.entries.map((entry, i) =>
+      limit(async () => {
+        p.opts.signal?.throwIfAborted();
+        return processEntry(p, entry, names[i]!, await destFor(names[i]!));
+      }),
+    ),
+  );
+  // Wait for every task before failing, so nothing writes into staging while it is removed.
+  const records = settled.map((r) => {
+    if (r.status === 'rejected') throw r.reason;
+    return r.value;
+  });
+  const skipped: FileRecord[] = p.collected.skipped.map((s) => ({ path: safeName(p, s.path), status: 'excluded', reason: s.reason, bytesIn: s.bytesIn }));
+  return [...records, ...skipped].sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
+}
+
+function createdAt(p: Prepared): string {
+  const epoch = p.opts.sourceDateEpoch;
+  if (epoch !== undefined) return new Date(epoch * 1000).toISOString();
+  // Deterministic without SOURCE_DATE_EPOCH: the newest input modification time.
+  const newest = Math.max(0, ...p.collected.entries.map((e) => Math.floor(e.mtimeMs / 1000) * 1000));
+  return new Date(newest).toISOString();
+}
+
+function buildManifest(p: Prepared, files: FileRecord[]): Manifest {
+  return {
+    schemaVersion: MANIFEST_SCHEMA_VERSION,
+    tool: { name: 'aliscrub', version: VERSION },
+    createdAt: createdAt(p),
+    ruleset: {
+      sha256: p.ruleset.sha256,
+      detectors: p.ruleset.detectors.map((d) => ({ id: d.id, category: d.category })),
+    },
+    options: {
+      keySource: p.opts.key ? 'file' : 'random',
+      exclude: [...(p.opts.exclude ?? [])],
+      detectors: p.opts.detectors && p.opts.detectors.length > 0 ? [...p.opts.detectors] : 'all',
+      maxFileBytes: p.opts.maxFileBytes ?? 0,
+    },
+    files,
+    totals: computeTotals(files),
+  };
+}
+
+/** Scans inputs and reports, writing nothing. */
+export async function scan(opts: RunOptions): Promise<ScanResult> {
+  const p = await prepare(opts);
+  const files = await processAll(p, async () => undefined);
+  return { manifest: buildManifest(p, files) };
+}
+
+/** Refuses an output inside an input root, or an input inside the output. */
+async function checkOutputPath(p: Prepared, out: string, flag: string): Promise<void> {
+  const parentReal = await realpath(path.dirname(out)).catch(() => path.dirname(out));
+  const outReal = path.join(parentReal, path.basename(out));
+  for (const root of p.collected.roots) {
+    const rel = path.relative(root, outReal);
+    if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel)))
+      throw new UsageError(`${flag}: output path ${out} is inside the input ${root}`);
+    const back = path.relative(outReal, root);
+    if (!back.startsWith('..') && !path.isAbsolute(back)) throw new UsageError(`${flag}: input ${root} is inside the output path ${out}`);
+  }
+}
+
+function detectorDescriptions(p: Prepared): Map<string, string> {
+  return new Map(p.ruleset.detectors.map((d) => [d.id, d.description]));
+}
+
+/** Stages redacted files; on any fatal error or abort, discards everything. */
+async function stageAll(p: Prepared, staging: Staging): Promise<Manifest> {
+  const files = await processAll(p, (name) => staging.evidenceFile(name));
+  return buildManifest(p, files);
+}
+
+/**
+ * Writes redacted copies to `outDir/evidence/…` with `manifest.json` and `REDACTIONS.md`.
+ * @param force replace a non-empty `outDir`.
+ */
+export async function redactToDir(opts: RunOptions, outDir: string, force = false): Promise<OutputResult> {
+  const p = await prepare(opts);
+  const out = path.resolve(opts.cwd, outDir);
+  await checkOutputPath(p, out, '--out-dir');
+  if (!force && (await isNonEmptyDir(out))) throw new UsageError(`--out-dir: ${outDir} is not empty (use --force to replace it)`);
+  const staging = await Staging.create(out);
+  try {
+    const manifest = await stageAll(p, staging);
+    await writeFile(path.join(staging.dir, 'manifest.json'), serializeManifest(manifest));
+    await writeFile(path.join(staging.dir, 'REDACTIONS.md'), renderRedactionsMd(manifest, detectorDescriptions(p)));
+    await publish(staging.dir, out);
+    return { manifest, path: out };
+  } finally {
+    await staging.discard();
+  }
+}
+
+/**
+ * Writes the ticket-ready zip: `evidence/…`, `manifest.json`, `REDACTIONS.md`.
+ * @param force replace an existing file at `outFile`.
+ */
+export async function pack(opts: RunOptions, outFile: string, force = false): Promise<OutputResult> {
+  const p = await prepare(opts);
+  const out = path.resolve(opts.cwd, outFile);
+  if (!out.toLowerCase().endsWith('.zip')) throw new UsageError(`--out: ${outFile} must end in .zip`);
+  await checkOutputPath(p, out, '--out');
+  if (!force && (await exists(out))) throw new UsageError(`--out: ${outFile} already exists (use --force to replace it)`);
+  const staging = await Staging.create(out);
+  try {
+    const manifest = await stageAll(p, staging);
+    const entries: ZipEntry[] = [];
+    for (const f of manifest.files) {
+      if (f.status === 'redacted' || f.status === 'clean') entries.push({ name: `evidence/${f.path}`, file: await staging.evidenceFile(f.path) });
+    }
+    entries.push({ name: 'manifest.json', data: Buffer.from(serializeManifest(manifest)) });
+    entries.push({ name: 'REDACTIONS.md', data: Buffer.from(renderRedactionsMd(manifest, detectorDescriptions(p))) });
+    const zipPath = path.join(staging.dir, 'bundle.zip');
+    const written = await writeZip(zipPath, entries, new Date(manifest.createdAt));
+    await publish(zipPath, out);
+    return { manifest, path: out, bytes: written.bytes, sha256: written.sha256 };
+  } finally {
+    await staging.discard();
+  }
+}

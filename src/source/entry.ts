@@ -1,0 +1,45 @@
+/**
+ * An evidence file to process, and the cheap checks made before reading it.
+ */
+import path from 'node:path';
+
+/** One input file. Bytes are read only by the pipeline, through `absolutePath`. */
+export interface Entry {
+  /** '/'-separated name relative to the common input root; also the name inside the bundle. */
+  readonly path: string;
+  readonly absolutePath: string;
+  /** Size at collection time, in bytes. */
+  readonly size: number;
+  /** Modification time at collection time, ms since the epoch. */
+  readonly mtimeMs: number;
+}
+
+/**
+ * Extensions of formats that are binary (images, archives, documents, executables). They are
+ * left out with reason `binary` without being read; support for archives and screenshot metadata
+ * is a separate feature.
+ */
+const BINARY_EXTENSIONS = new Set(
+  (
+    'png jpg jpeg gif bmp webp ico tif tiff heic psd svgz ' +
+    'zip gz tgz tar bz2 xz zst 7z rar lz4 jar war ear apk ipa ' +
+    'pdf doc docx xls xlsx ppt pptx odt ods odp ' +
+    'exe dll so dylib bin o a class pyc wasm ' +
+    'db sqlite sqlite3 mdb pcap pcapng cap dmp core hprof ' +
+    'mp3 mp4 m4a mov avi mkv wav ogg flac webm ' +
+    'woff woff2 ttf otf eot'
+  ).split(' '),
+);
+
+/** True when the file name says the content is binary. */
+export function hasBinaryExtension(name: string): boolean {
+  return BINARY_EXTENSIONS.has(path.extname(name).slice(1).toLowerCase());
+}
+
+/** Bytes sniffed from the start of a file to decide whether it is binary (like git and ripgrep). */
+export const SNIFF_BYTES = 8192;
+
+/** True when a sniffed prefix contains a NUL byte. */
+export function looksBinary(prefix: Buffer): boolean {
+  return prefix.indexOf(0) >= 0;
+}
