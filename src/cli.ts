@@ -22,6 +22,8 @@ import { serializeManifest } from './manifest.js';
 import { verifyBundle } from './verify.js';
 import { loadRuleset } from './detect/load.js';
 import { VERSION } from './version.js';
+import { parseEncoding } from './source/encoding.js';
+import type { TextEncoding } from './source/encoding.js';
 
 /** Everything the CLI needs from its environment. */
 export interface CliIo {
@@ -39,6 +41,7 @@ interface CommonArgs {
   'key-file'?: string;
   concurrency?: number;
   'max-file-size'?: number;
+  encoding?: string;
   quiet?: boolean;
 }
 
@@ -69,6 +72,7 @@ function commonOptions<T>(y: Argv<T>): Argv<T & CommonArgs> {
     .option('key-file', { type: 'string', describe: 'file holding the fingerprint key (>= 16 bytes); same key => same tokens across runs' })
     .option('concurrency', { type: 'number', describe: 'files processed at once', default: 4 })
     .option('max-file-size', { type: 'string', describe: 'leave out files larger than this (e.g. 2GB); default: no limit' })
+    .option('encoding', { type: 'string', describe: 'read every text file in this encoding instead of detecting it: utf-8, utf-16le, utf-16be, gb18030 (gbk)' })
     .option('quiet', { type: 'boolean', alias: 'q', describe: 'print only errors and results' }) as unknown as Argv<T & CommonArgs>;
 }
 
@@ -81,6 +85,11 @@ async function runOptions(args: CommonArgs & { paths?: string[] }, io: CliIo, lo
       throw new UsageError(`--key-file: cannot read ${args['key-file']}`);
     }
   }
+  let encoding: TextEncoding | undefined;
+  if (args.encoding !== undefined) {
+    encoding = parseEncoding(args.encoding);
+    if (!encoding) throw new UsageError(`--encoding: unknown encoding '${args.encoding}' (use utf-8, utf-16le, utf-16be or gb18030)`);
+  }
   const epoch = io.env['SOURCE_DATE_EPOCH'];
   if (epoch !== undefined && !/^\d+$/.test(epoch)) throw new UsageError('SOURCE_DATE_EPOCH must be a whole number of seconds');
   return {
@@ -92,6 +101,7 @@ async function runOptions(args: CommonArgs & { paths?: string[] }, io: CliIo, lo
     key,
     concurrency: args.concurrency,
     maxFileBytes: parseSize(args['max-file-size']),
+    encoding,
     sourceDateEpoch: epoch === undefined ? undefined : Number(epoch),
     log,
     signal: io.signal,

@@ -46,6 +46,7 @@ export type FileErrorCode =
   | 'changed'
   | 'too-large'
   | 'symlink-outside-root'
+  | 'corrupt'
   | 'scan-error';
 
 /** A per-file failure: the file is left out (fail closed) and the run goes on. */

@@ -17,7 +17,7 @@ export interface Finding {
   readonly line: number;
   /** 1-based column of the first byte of the value, in Unicode characters. */
   readonly column: number;
-  /** Byte offset of the value's first byte in the ORIGINAL file. */
+  /** Byte offset of the value's first byte in the original file's text, as UTF-8 (for a UTF-8 file without compression: the file itself). */
   readonly start: number;
   /** Byte offset just past the value, exclusive. */
   readonly end: number;
@@ -41,6 +41,12 @@ export type FileRecord =
       readonly bytesOut: number;
       /** sha256 (hex) of the redacted output, as stored in the bundle. */
       readonly sha256: string;
+      /** Text encoding the file was read and written back in. */
+      readonly encoding: 'utf-8' | 'utf-16le' | 'utf-16be' | 'gb18030';
+      /** Whether the file starts with a byte-order mark (kept in the output). */
+      readonly bom: boolean;
+      /** `gzip`: decompressed, scrubbed and recompressed under the same name. */
+      readonly compression: 'none' | 'gzip';
       /** Findings per detector id. */
       readonly counts: Readonly<Record<string, number>>;
       readonly findings: readonly Finding[];

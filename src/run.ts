@@ -14,6 +14,7 @@ import path from 'node:path';
 import { Transform, Writable } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { createGunzip, createGzip } from 'node:zlib';
 import pLimit from 'p-limit';
 import { FileError, UsageError, fileErrorFromErrno } from './errors.js';
 import { loadRuleset } from './detect/load.js';
@@ -24,6 +25,8 @@ import { createRedactor, redactSmall } from './redact/redactor.js';
 import { collect } from './source/collect.js';
 import type { Collected } from './source/collect.js';
 import type { Entry } from './source/entry.js';
+import { AutoDecode, AutoEncode } from './source/encoding.js';
+import type { EncodingState, TextEncoding } from './source/encoding.js';
 import { computeTotals, MANIFEST_SCHEMA_VERSION, serializeManifest } from './manifest.js';
 import type { FileRecord, Manifest } from './manifest.js';
 import { silentLogger } from './log.js';
@@ -46,6 +49,10 @@ export interface RunOptions {
   readonly patterns?: readonly string[];
   /** Restrict to these detector ids. */
   readonly detectors?: readonly string[];
+  /** Leave out these detector ids (after `detectors`); an id that is not loaded is an error. */
+  readonly disable?: readonly string[];
+  /** Read every text file in this encoding instead of detecting it. */
+  readonly encoding?: TextEncoding;
   /** Fingerprint key (at least 16 bytes); random per run when absent. */
   readonly key?: Buffer;
   /** Files processed at once. @default 4 */
@@ -56,7 +63,9 @@ export interface RunOptions {
   readonly sourceDateEpoch?: number;
   readonly log?: Logger;
   /** Called once the inputs are listed, before any file is read (progress reporting). */
-  readonly onCollected?: (files: number) => void | Promise<void>;
+  readonly onCollected?: (files: number, bytes: number) => void | Promise<void>;
+  /** Called after each file is processed, in completion order (progress reporting). */
+  readonly onFileDone?: (record: FileRecord, bytesIn: number) => void;
   /** Aborting stops the run and removes partial output. */
   readonly signal?: AbortSignal;
 }
@@ -64,6 +73,12 @@ export interface RunOptions {
 /** What `scan` returns: the manifest that a pack of the same inputs would record. */
 export interface ScanResult {
   readonly manifest: Manifest;
+  /** Absolute path of the folder that manifest paths are relative to (the common input root). */
+  readonly base: string;
+  /** Absolute path of each scanned file (`redacted`/`clean`/`failed`), by manifest path. */
+  readonly sources: ReadonlyMap<string, string>;
+  /** The detectors that ran (ids, categories, descriptions: for report rules). */
+  readonly ruleset: Ruleset;
 }
 
 /** What `redact` and `pack` return. */
@@ -92,13 +107,16 @@ async function prepare(opts: RunOptions): Promise<Prepared> {
   if (opts.key && opts.key.length < MIN_KEY_BYTES) throw new UsageError(`--key-file: the key must be at least ${MIN_KEY_BYTES} bytes`);
   if (opts.concurrency !== undefined && (!Number.isInteger(opts.concurrency) || opts.concurrency < 1))
     throw new UsageError('--concurrency: must be a whole number of at least 1');
-  const ruleset = await loadRuleset(opts.patterns, opts.detectors);
+  const ruleset = withoutDisabled(await loadRuleset(opts.patterns, opts.detectors), opts.disable);
   const collected = await collect(opts.inputs, {
     cwd: opts.cwd,
     exclude: opts.exclude ?? [],
     maxFileBytes: opts.maxFileBytes ?? 0,
   });
-  await opts.onCollected?.(collected.entries.length);
+  await opts.onCollected?.(
+    collected.entries.length,
+    collected.entries.reduce((n, e) => n + e.size, 0),
+  );
   return {
     ruleset,
     scanner: new Scanner(ruleset.detectors),
@@ -117,8 +135,10 @@ function safeName(p: Prepared, name: string): string {
 /** Counts bytes and hashes them on the way through. */
 class Hasher extends Transform {
   readonly hash = createHash('sha256');
+  bytes = 0;
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.hash.update(chunk);
+    this.bytes += chunk.length;
     cb(null, chunk);
   }
 }
@@ -133,14 +153,22 @@ const nullSink = (): Writable => new Writable({ write: (_c, _e, cb) => cb() });
 async function processEntry(p: Prepared, entry: Entry, name: string, dest: string | undefined): Promise<FileRecord> {
   const redactor = createRedactor(p.scanner, p.fingerprints, { name });
   const hasher = new Hasher();
+  const gzip = isGzipName(entry.path);
+  const encoding: EncodingState = {};
   try {
     const source = createReadStream(entry.absolutePath, { highWaterMark: READ_CHUNK });
     const sink = dest ? createWriteStream(dest, { flags: 'wx' }) : nullSink();
-    await pipeline(source, redactor, hasher, sink, { signal: p.opts.signal });
+    // source → [gunzip] → decode to UTF-8 → redact → encode back → [gzip] → hash → sink
+    const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream> = [source];
+    if (gzip) stages.push(createGunzip());
+    stages.push(new AutoDecode(encoding, name, p.opts.encoding), redactor, new AutoEncode(encoding));
+    if (gzip) stages.push(createGzip({ level: 6 }));
+    stages.push(hasher, sink);
+    await pipeline(stages, { signal: p.opts.signal });
   } catch (err) {
     if (dest) await unlink(dest).catch(() => {});
     if (p.opts.signal?.aborted) throw err;
-    const fe = err instanceof FileError ? err : (err as NodeJS.ErrnoException).code ? fileErrorFromErrno(err, name) : new FileError('scan-error', `${name}: ${(err as Error).message}`);
+    const fe = toFileError(err, name);
     if (fe.code === 'binary') return { path: name, status: 'excluded', reason: 'binary', bytesIn: entry.size };
     p.log.warn(fe.message);
     return { path: name, status: 'failed', reason: fe.code, message: fe.message };
@@ -148,15 +176,34 @@ async function processEntry(p: Prepared, entry: Entry, name: string, dest: strin
   const r = redactor.result;
   const counts: Record<string, number> = {};
   for (const f of r.findings) counts[f.detector] = (counts[f.detector] ?? 0) + 1;
+  const sniffed = encoding.sniffed;
   return {
     path: name,
     status: r.findings.length > 0 ? 'redacted' : 'clean',
-    bytesIn: r.bytesIn,
-    bytesOut: r.bytesOut,
+    bytesIn: entry.size,
+    bytesOut: hasher.bytes,
     sha256: hasher.hash.digest('hex'),
+    encoding: sniffed?.encoding ?? 'utf-8',
+    bom: sniffed?.bom ?? false,
+    compression: gzip ? 'gzip' : 'none',
     counts: Object.fromEntries(Object.entries(counts).sort(([a], [b]) => (a < b ? -1 : 1))),
     findings: r.findings,
   };
+}
+
+/** Maps any stream error to a per-file reason; the message never includes file content. */
+function toFileError(err: unknown, name: string): FileError {
+  if (err instanceof FileError) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (typeof code === 'string' && code.startsWith('Z_')) return new FileError('corrupt', `${name}: corrupt or truncated gzip data`, { cause: err });
+  if (code) return fileErrorFromErrno(err, name);
+  return new FileError('scan-error', `${name}: ${(err as Error).message}`, { cause: err });
+}
+
+/** `.gz` files (but not tar archives) are decompressed, scrubbed and recompressed. */
+function isGzipName(name: string): boolean {
+  const n = name.toLowerCase();
+  return n.endsWith('.gz') && !n.endsWith('.tar.gz');
 }
 
 /** Runs every entry with bounded concurrency; records come back in entry (path) order. */
@@ -167,7 +214,9 @@ async function processAll(p: Prepared, destFor: (name: string) => Promise<string
     p.collected.entries.map((entry, i) =>
       limit(async () => {
         p.opts.signal?.throwIfAborted();
-        return processEntry(p, entry, names[i]!, await destFor(names[i]!));
+        const record = await processEntry(p, entry, names[i]!, await destFor(names[i]!));
+        p.opts.onFileDone?.(record, entry.size);
+        return record;
       }),
     ),
   );
@@ -200,7 +249,7 @@ function buildManifest(p: Prepared, files: FileRecord[]): Manifest {
     options: {
       keySource: p.opts.key ? 'file' : 'random',
       exclude: [...(p.opts.exclude ?? [])],
-      detectors: p.opts.detectors && p.opts.detectors.length > 0 ? [...p.opts.detectors] : 'all',
+      detectors: p.opts.disable && p.opts.disable.length > 0 ? p.ruleset.detectors.map((d) => d.id) : p.opts.detectors && p.opts.detectors.length > 0 ? [...p.opts.detectors] : 'all',
       maxFileBytes: p.opts.maxFileBytes ?? 0,
     },
     files,
@@ -212,7 +261,17 @@ function buildManifest(p: Prepared, files: FileRecord[]): Manifest {
 export async function scan(opts: RunOptions): Promise<ScanResult> {
   const p = await prepare(opts);
   const files = await processAll(p, async () => undefined);
-  return { manifest: buildManifest(p, files) };
+  const sources = new Map(p.collected.entries.map((e) => [safeName(p, e.path), e.absolutePath] as const));
+  return { manifest: buildManifest(p, files), base: p.collected.base, sources, ruleset: p.ruleset };
+}
+
+/** Drops disabled detectors from a loaded rule set. */
+function withoutDisabled(ruleset: Ruleset, disable: readonly string[] | undefined): Ruleset {
+  if (!disable || disable.length === 0) return ruleset;
+  for (const id of disable) if (!ruleset.detectors.some((d) => d.id === id)) throw new UsageError(`cannot disable detector '${id}': no such detector loaded`);
+  const detectors = ruleset.detectors.filter((d) => !disable.includes(d.id));
+  if (detectors.length === 0) throw new UsageError('every detector is disabled');
+  return { ...ruleset, detectors, maxLength: Math.max(...detectors.map((d) => d.maxLength)) };
 }
 
 /** Refuses an output inside an input root, or an input inside the output. */

@@ -12,6 +12,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
 import fg from 'fast-glob';
 import unzipper from 'unzipper';
 import { BundleError, FileError } from './errors.js';
@@ -21,6 +22,8 @@ import { Fingerprinter } from './fingerprint.js';
 import { createRedactor } from './redact/redactor.js';
 import type { Manifest } from './manifest.js';
 import { validateManifest } from './manifest-schema.js';
+import { DecodeToUtf8 } from './source/encoding.js';
+import type { TextEncoding } from './source/encoding.js';
 
 /** Outcome of {@link verifyBundle}. */
 export interface VerifyResult {
@@ -95,12 +98,12 @@ export async function verifyBundle(target: string, patterns?: readonly string[])
   const ruleset = await loadRuleset(patterns);
   const scanner = new Scanner(ruleset.detectors);
   const listed = new Set(['manifest.json', 'REDACTIONS.md']);
-  const expected = new Map<string, { sha256: string; bytes: number }>();
+  const expected = new Map<string, { sha256: string; bytes: number; encoding: TextEncoding; gzip: boolean }>();
   for (const f of manifest.files) {
     if (f.status === 'redacted' || f.status === 'clean') {
       const name = `evidence/${f.path}`;
       listed.add(name);
-      expected.set(name, { sha256: f.sha256, bytes: f.bytesOut });
+      expected.set(name, { sha256: f.sha256, bytes: f.bytesOut, encoding: f.encoding, gzip: f.compression === 'gzip' });
       if (!byName.has(name)) problems.push(`${name}: listed in the manifest but missing from the bundle`);
     }
   }
@@ -118,7 +121,13 @@ export async function verifyBundle(target: string, patterns?: readonly string[])
           cb(null, chunk);
         },
       });
-      await pipeline(e.open(), tap, redactor, new Writable({ write: (_c, _e, cb) => cb() }));
+      // Read each entry the way it was written: decompress and decode before rescanning.
+      const want = expected.get(e.name);
+      const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream> = [e.open(), tap];
+      if (want?.gzip) stages.push(createGunzip());
+      if (want && want.encoding !== 'utf-8') stages.push(new DecodeToUtf8(want.encoding, e.name));
+      stages.push(redactor, new Writable({ write: (_c, _e, cb) => cb() }));
+      await pipeline(stages);
     } catch (err) {
       problems.push(err instanceof FileError ? `${e.name}: ${err.code}: cannot be scanned` : `${e.name}: cannot be read (${(err as Error).message})`);
       continue;

@@ -17,12 +17,12 @@ export interface Entry {
 /**
  * Extensions of formats that are binary (images, archives, documents, executables). They are
  * left out with reason `binary` without being read; support for archives and screenshot metadata
- * is a separate feature.
+ * is a separate feature. Single-file `.gz` is not here: it is decompressed and scrubbed.
  */
 const BINARY_EXTENSIONS = new Set(
   (
     'png jpg jpeg gif bmp webp ico tif tiff heic psd svgz ' +
-    'zip gz tgz tar bz2 xz zst 7z rar lz4 jar war ear apk ipa ' +
+    'zip tgz tar bz2 xz zst 7z rar lz4 jar war ear apk ipa ' +
     'pdf doc docx xls xlsx ppt pptx odt ods odp ' +
     'exe dll so dylib bin o a class pyc wasm ' +
     'db sqlite sqlite3 mdb pcap pcapng cap dmp core hprof ' +
