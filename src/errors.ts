@@ -47,6 +47,7 @@ export type FileErrorCode =
   | 'too-large'
   | 'symlink-outside-root'
   | 'corrupt'
+  | 'archive-bomb'
   | 'scan-error';
 
 /** A per-file failure: the file is left out (fail closed) and the run goes on. */

@@ -26,7 +26,27 @@ export interface Finding {
 }
 
 /** Why an input is not in the output. */
-export type ExcludeReason = 'binary' | 'excluded' | 'too-large' | 'symlink-outside-root' | 'special-file';
+export type ExcludeReason =
+  | 'binary'
+  | 'excluded'
+  | 'too-large'
+  | 'symlink-outside-root'
+  | 'special-file'
+  // archive members refused before reading
+  | 'unsafe-path'
+  | 'link'
+  | 'encrypted'
+  | 'archive-bomb'
+  | 'too-many-entries'
+  | 'archive-depth';
+
+/**
+ * Where a manifest path lives inside a bundle, under `evidence/`: an archive member
+ * `logs.zip!/app/a.log` becomes `logs.zip/app/a.log` (the archive as a folder).
+ */
+export function bundlePath(manifestPath: string): string {
+  return manifestPath.split('!/').join('/');
+}
 
 export type FileStatus = 'redacted' | 'clean' | 'excluded' | 'failed';
 

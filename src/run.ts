@@ -9,7 +9,8 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { realpath, unlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, realpath, rm, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Transform, Writable } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
@@ -26,9 +27,12 @@ import { collect } from './source/collect.js';
 import type { Collected } from './source/collect.js';
 import type { Entry } from './source/entry.js';
 import { AutoDecode, AutoEncode } from './source/encoding.js';
+import { ByteBudget, DEFAULT_ARCHIVE_LIMITS, archiveKind, walkArchive } from './source/archive.js';
+import type { ArchiveKind, ArchiveLimits } from './source/archive.js';
+import { hasBinaryExtension } from './source/entry.js';
 import type { EncodingState, TextEncoding } from './source/encoding.js';
-import { computeTotals, MANIFEST_SCHEMA_VERSION, serializeManifest } from './manifest.js';
-import type { FileRecord, Manifest } from './manifest.js';
+import { bundlePath, computeTotals, MANIFEST_SCHEMA_VERSION, serializeManifest } from './manifest.js';
+import type { ExcludeReason, FileRecord, Manifest } from './manifest.js';
 import { silentLogger } from './log.js';
 import type { Logger } from './log.js';
 import { Staging, exists, isNonEmptyDir, publish } from './bundle/staging.js';
@@ -51,6 +55,8 @@ export interface RunOptions {
   readonly detectors?: readonly string[];
   /** Leave out these detector ids (after `detectors`); an id that is not loaded is an error. */
   readonly disable?: readonly string[];
+  /** Limits for archives (depth, total bytes, entries, ratio); defaults in DEFAULT_ARCHIVE_LIMITS. */
+  readonly archiveLimits?: Partial<ArchiveLimits>;
   /** Read every text file in this encoding instead of detecting it. */
   readonly encoding?: TextEncoding;
   /** Fingerprint key (at least 16 bytes); random per run when absent. */
@@ -99,6 +105,7 @@ interface Prepared {
   readonly collected: Collected;
   readonly log: Logger;
   readonly opts: RunOptions;
+  readonly limits: ArchiveLimits;
 }
 
 const READ_CHUNK = 1024 * 1024;
@@ -124,6 +131,7 @@ async function prepare(opts: RunOptions): Promise<Prepared> {
     collected,
     log: opts.log ?? silentLogger,
     opts,
+    limits: { ...DEFAULT_ARCHIVE_LIMITS, ...opts.archiveLimits },
   };
 }
 
@@ -150,16 +158,38 @@ const nullSink = (): Writable => new Writable({ write: (_c, _e, cb) => cb() });
  * Redacts one file into `dest` (or nowhere). Never throws for per-file problems: returns the
  * record. On any failure the partial destination file is removed.
  */
-async function processEntry(p: Prepared, entry: Entry, name: string, dest: string | undefined): Promise<FileRecord> {
+async function processEntry(p: Prepared, entry: Entry, name: string, destFor: DestFor): Promise<FileRecord[]> {
+  const kind = archiveKind(entry.path);
+  if (kind) {
+    const budget = new ByteBudget(p.limits.maxTotalBytes);
+    return processArchive(p, entry.absolutePath, kind, name, 1, budget, { entries: 0 }, destFor);
+  }
+  return [await processStream(p, () => createReadStream(entry.absolutePath, { highWaterMark: READ_CHUNK }), entry.path, name, entry.size, await destFor(name))];
+}
+
+/**
+ * Redacts one byte stream into `dest` (or nowhere). Never throws for per-file problems: returns
+ * the record. On any failure the partial destination file is removed.
+ * @param rawName the name used to recognise `.gz` (before value redaction).
+ */
+async function processStream(
+  p: Prepared,
+  open: () => NodeJS.ReadableStream,
+  rawName: string,
+  name: string,
+  size: number,
+  dest: string | undefined,
+  meter?: Transform,
+): Promise<FileRecord> {
   const redactor = createRedactor(p.scanner, p.fingerprints, { name });
   const hasher = new Hasher();
-  const gzip = isGzipName(entry.path);
+  const gzip = isGzipName(rawName);
   const encoding: EncodingState = {};
   try {
-    const source = createReadStream(entry.absolutePath, { highWaterMark: READ_CHUNK });
     const sink = dest ? createWriteStream(dest, { flags: 'wx' }) : nullSink();
-    // source → [gunzip] → decode to UTF-8 → redact → encode back → [gzip] → hash → sink
-    const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream> = [source];
+    // source → [budget] → [gunzip] → decode to UTF-8 → redact → encode back → [gzip] → hash → sink
+    const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream> = [open()];
+    if (meter) stages.push(meter);
     if (gzip) stages.push(createGunzip());
     stages.push(new AutoDecode(encoding, name, p.opts.encoding), redactor, new AutoEncode(encoding));
     if (gzip) stages.push(createGzip({ level: 6 }));
@@ -169,9 +199,11 @@ async function processEntry(p: Prepared, entry: Entry, name: string, dest: strin
     if (dest) await unlink(dest).catch(() => {});
     if (p.opts.signal?.aborted) throw err;
     const fe = toFileError(err, name);
-    if (fe.code === 'binary') return { path: name, status: 'excluded', reason: 'binary', bytesIn: entry.size };
-    p.log.warn(fe.message);
-    return { path: name, status: 'failed', reason: fe.code, message: fe.message };
+    if (fe.code === 'binary') return { path: name, status: 'excluded', reason: 'binary', bytesIn: size };
+    if (fe.code === 'archive-bomb') return { path: name, status: 'excluded', reason: 'archive-bomb', bytesIn: size };
+    const message = fe.message.startsWith(name) ? fe.message : `${name}: ${fe.message}`;
+    p.log.warn(message);
+    return { path: name, status: 'failed', reason: fe.code, message };
   }
   const r = redactor.result;
   const counts: Record<string, number> = {};
@@ -180,7 +212,7 @@ async function processEntry(p: Prepared, entry: Entry, name: string, dest: strin
   return {
     path: name,
     status: r.findings.length > 0 ? 'redacted' : 'clean',
-    bytesIn: entry.size,
+    bytesIn: size,
     bytesOut: hasher.bytes,
     sha256: hasher.hash.digest('hex'),
     encoding: sniffed?.encoding ?? 'utf-8',
@@ -189,6 +221,65 @@ async function processEntry(p: Prepared, entry: Entry, name: string, dest: strin
     counts: Object.fromEntries(Object.entries(counts).sort(([a], [b]) => (a < b ? -1 : 1))),
     findings: r.findings,
   };
+}
+
+type DestFor = (name: string) => Promise<string | undefined>;
+
+/**
+ * Processes every member of an archive (recursing into nested archives up to the depth limit).
+ * Members are named `archive!/member`; a refused member gets an `excluded` record with its
+ * reason and none of its bytes reach the output. A corrupt archive adds one `failed` record for
+ * the archive; members already processed stand.
+ */
+async function processArchive(
+  p: Prepared,
+  file: string,
+  kind: ArchiveKind,
+  prefix: string,
+  depth: number,
+  budget: ByteBudget,
+  count: { entries: number },
+  destFor: DestFor,
+): Promise<FileRecord[]> {
+  const records: FileRecord[] = [];
+  const refuse = (name: string, reason: ExcludeReason, size: number) => records.push({ path: name, status: 'excluded', reason, bytesIn: size });
+  try {
+    await walkArchive(file, kind, p.limits, async (m) => {
+      p.opts.signal?.throwIfAborted();
+      const name = `${prefix}!/${safeName(p, m.name)}`;
+      if (m.refused) return void refuse(name, m.refused, m.size);
+      if (++count.entries > p.limits.maxEntries) return void refuse(name, 'too-many-entries', m.size);
+      const inner = archiveKind(m.name);
+      if (inner) {
+        if (depth >= p.limits.maxDepth) return void refuse(name, 'archive-depth', m.size);
+        // Nested archives need random access (zip) or a second pass: spool to a private temp file.
+        const tmp = await mkdtemp(path.join(tmpdir(), 'aliscrub-nested-'));
+        try {
+          const spooled = path.join(tmp, 'member');
+          try {
+            await pipeline(m.open!(), budget.meter(name), createWriteStream(spooled, { mode: 0o600 }));
+          } catch (err) {
+            const fe = toFileError(err, name);
+            if (fe.code === 'archive-bomb') return void refuse(name, 'archive-bomb', m.size);
+            throw fe;
+          }
+          records.push(...(await processArchive(p, spooled, inner, name, depth + 1, budget, count, destFor)));
+        } finally {
+          await rm(tmp, { recursive: true, force: true });
+        }
+        return;
+      }
+      if (hasBinaryExtension(m.name)) return void refuse(name, 'binary', m.size);
+      records.push(await processStream(p, m.open!, m.name, name, m.size, await destFor(name), budget.meter(name)));
+    });
+  } catch (err) {
+    if (p.opts.signal?.aborted) throw err;
+    const fe = toFileError(err, prefix);
+    const message = fe.message.startsWith(prefix) ? fe.message : `${prefix}: ${fe.message}`;
+    p.log.warn(message);
+    records.push({ path: prefix, status: 'failed', reason: fe.code, message });
+  }
+  return records;
 }
 
 /** Maps any stream error to a per-file reason; the message never includes file content. */
@@ -214,14 +305,14 @@ async function processAll(p: Prepared, destFor: (name: string) => Promise<string
     p.collected.entries.map((entry, i) =>
       limit(async () => {
         p.opts.signal?.throwIfAborted();
-        const record = await processEntry(p, entry, names[i]!, await destFor(names[i]!));
-        p.opts.onFileDone?.(record, entry.size);
-        return record;
+        const records = await processEntry(p, entry, names[i]!, destFor);
+        for (const r of records) p.opts.onFileDone?.(r, entry.size / records.length);
+        return records;
       }),
     ),
   );
   // Wait for every task before failing, so nothing writes into staging while it is removed.
-  const records = settled.map((r) => {
+  const records = settled.flatMap((r) => {
     if (r.status === 'rejected') throw r.reason;
     return r.value;
   });
@@ -333,7 +424,7 @@ export async function pack(opts: RunOptions, outFile: string, force = false): Pr
     const manifest = await stageAll(p, staging);
     const entries: ZipEntry[] = [];
     for (const f of manifest.files) {
-      if (f.status === 'redacted' || f.status === 'clean') entries.push({ name: `evidence/${f.path}`, file: await staging.evidenceFile(f.path) });
+      if (f.status === 'redacted' || f.status === 'clean') entries.push({ name: `evidence/${bundlePath(f.path)}`, file: await staging.evidenceFile(f.path) });
     }
     entries.push({ name: 'manifest.json', data: Buffer.from(serializeManifest(manifest)) });
     entries.push({ name: 'REDACTIONS.md', data: Buffer.from(renderRedactionsMd(manifest, detectorDescriptions(p))) });

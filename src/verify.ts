@@ -20,6 +20,7 @@ import { loadRuleset } from './detect/load.js';
 import { Scanner } from './detect/scanner.js';
 import { Fingerprinter } from './fingerprint.js';
 import { createRedactor } from './redact/redactor.js';
+import { bundlePath } from './manifest.js';
 import type { Manifest } from './manifest.js';
 import { validateManifest } from './manifest-schema.js';
 import { DecodeToUtf8 } from './source/encoding.js';
@@ -101,7 +102,7 @@ export async function verifyBundle(target: string, patterns?: readonly string[])
   const expected = new Map<string, { sha256: string; bytes: number; encoding: TextEncoding; gzip: boolean }>();
   for (const f of manifest.files) {
     if (f.status === 'redacted' || f.status === 'clean') {
-      const name = `evidence/${f.path}`;
+      const name = `evidence/${bundlePath(f.path)}`;
       listed.add(name);
       expected.set(name, { sha256: f.sha256, bytes: f.bytesOut, encoding: f.encoding, gzip: f.compression === 'gzip' });
       if (!byName.has(name)) problems.push(`${name}: listed in the manifest but missing from the bundle`);

@@ -2,6 +2,7 @@
  * REDACTIONS.md: the human-readable summary that travels in the bundle, for the support engineer
  * who opens it. Built only from the manifest, so it cannot contain a value either.
  */
+import { bundlePath } from '../manifest.js';
 import type { Manifest } from '../manifest.js';
 
 const esc = (s: string): string => s.replace(/[|\\`*_<>[\]]/g, (c) => `\\${c}`);
@@ -29,7 +30,7 @@ export function renderRedactionsMd(m: Manifest, detectorInfo: ReadonlyMap<string
   }
   lines.push('## Files', '', '| file | status | replacements |', '|---|---|---|');
   for (const f of m.files) {
-    if (f.status === 'redacted' || f.status === 'clean') lines.push(`| ${esc(`evidence/${f.path}`)} | ${f.status} | ${f.findings.length} |`);
+    if (f.status === 'redacted' || f.status === 'clean') lines.push(`| ${esc(`evidence/${bundlePath(f.path)}`)} | ${f.status} | ${f.findings.length} |`);
   }
   lines.push('');
   const left = m.files.filter((f) => f.status === 'excluded' || f.status === 'failed');

@@ -5,6 +5,7 @@
  */
 import { mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { bundlePath } from '../manifest.js';
 
 /** A staging folder for one output. */
 export class Staging {
@@ -25,7 +26,7 @@ export class Staging {
 
   /** Path of an evidence file inside the staging folder; creates its parent folders. */
   async evidenceFile(name: string): Promise<string> {
-    const p = path.join(this.dir, 'evidence', ...name.split('/'));
+    const p = path.join(this.dir, 'evidence', ...bundlePath(name).split('/'));
     await mkdir(path.dirname(p), { recursive: true });
     return p;
   }

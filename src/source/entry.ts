@@ -17,12 +17,13 @@ export interface Entry {
 /**
  * Extensions of formats that are binary (images, archives, documents, executables). They are
  * left out with reason `binary` without being read; support for archives and screenshot metadata
- * is a separate feature. Single-file `.gz` is not here: it is decompressed and scrubbed.
+ * is a separate feature. Not here: single-file `.gz` (decompressed and scrubbed) and `.zip`,
+ * `.tar`, `.tgz`/`.tar.gz` (read as folders of members, see archive.ts).
  */
 const BINARY_EXTENSIONS = new Set(
   (
     'png jpg jpeg gif bmp webp ico tif tiff heic psd svgz ' +
-    'zip tgz tar bz2 xz zst 7z rar lz4 jar war ear apk ipa ' +
+    'bz2 xz zst 7z rar lz4 jar war ear apk ipa ' +
     'pdf doc docx xls xlsx ppt pptx odt ods odp ' +
     'exe dll so dylib bin o a class pyc wasm ' +
     'db sqlite sqlite3 mdb pcap pcapng cap dmp core hprof ' +
