@@ -5,10 +5,13 @@
  *
  * Exit codes (same for every command):
  *   0  nothing found / every input processed
- *   1  findings or unscannable inputs (scan, verify); bundle written but inputs left out (redact, pack)
- *   2  usage error, bad pattern file, bad bundle, or fatal error — nothing left at the output path
+ *   1  scan: a finding at or above --fail-on after allowlists and baseline, or an unscannable input
+ *      (unless --allow-unscanned); verify: failed; redact, pack, baseline create: output written
+ *      but inputs left out
+ *   2  usage, configuration, pattern or baseline error, bad bundle, or fatal error — nothing left
+ *      at the output path
  */
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import yargs from 'yargs';
 import type { Argv } from 'yargs';
@@ -20,8 +23,23 @@ import type { RunOptions } from './run.js';
 import type { FileRecord, Manifest } from './manifest.js';
 import { serializeManifest } from './manifest.js';
 import { verifyBundle } from './verify.js';
-import { loadRuleset } from './detect/load.js';
+import { BUILTIN_PATTERNS_DIR, loadRuleset } from './detect/load.js';
 import { VERSION } from './version.js';
+import { ConfigError, resolveConfig } from './config.js';
+import type { Config } from './config.js';
+import { Allowlist } from './gate/allowlist.js';
+import { companionKeyFile, existingCompanionKey, loadBaseline, newCompanionKey, readKeyFile, renderBaseline, writeAtomic, writeCompanionKey } from './gate/baseline.js';
+import type { Baseline, BaselineEntry } from './gate/baseline.js';
+import { evaluateGate, scanRoot } from './gate/gate.js';
+import type { GateResult } from './gate/gate.js';
+import { DEFAULT_FAIL_ON, FAIL_ON } from './gate/policy.js';
+import type { FailOn } from './gate/policy.js';
+import { renderGithub } from './report/github.js';
+import { renderJson } from './report/json.js';
+import { renderSarif } from './report/sarif.js';
+import { renderText, summaryLines as gateSummaryLines } from './report/text.js';
+import { createProgress } from './progress.js';
+import type { Progress } from './progress.js';
 import { parseEncoding } from './source/encoding.js';
 import type { TextEncoding } from './source/encoding.js';
 
@@ -32,6 +50,12 @@ export interface CliIo {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
   readonly signal?: AbortSignal;
+  /** stderr is a terminal: a progress bar may be drawn there (never in CI or with --quiet). */
+  readonly isTTY?: boolean;
+  /** stdout is a terminal: the text report may use colour (unless NO_COLOR is set). */
+  readonly stdoutIsTTY?: boolean;
+  /** Terminal width, for the progress bar. */
+  readonly columns?: number;
 }
 
 interface CommonArgs {
@@ -42,12 +66,17 @@ interface CommonArgs {
   concurrency?: number;
   'max-file-size'?: number;
   encoding?: string;
+  images?: 'strip' | 'skip';
   quiet?: boolean;
+  verbose?: boolean;
+  config?: string | false;
 }
 
 const EXAMPLES: Array<[string, string]> = [
-  ['$0 scan ./incident', 'report findings; exit 1 if any'],
-  ['$0 scan ./incident --format json --output report.json', 'machine-readable report'],
+  ['$0 scan ./incident', 'report findings; exit 1 on a secret or an unscannable input'],
+  ['$0 scan ./incident --fail-on pii --format sarif -o aliscrub.sarif', 'CI gate with a SARIF report (exit code unchanged by -o)'],
+  ['$0 baseline create ./incident -o .aliscrub-baseline.json', 'record known findings (key in .aliscrub-baseline.json.key)'],
+  ['$0 scan ./incident --baseline .aliscrub-baseline.json', 'fail only on findings not in the baseline'],
   ['$0 pack ./incident --out ticket-123.zip', 'write the ticket-ready bundle'],
   ['$0 redact ./incident --out-dir ./scrubbed', 'write redacted copies to a folder'],
   ['$0 verify ticket-123.zip', 're-check a bundle before attaching it'],
@@ -70,19 +99,70 @@ function commonOptions<T>(y: Argv<T>): Argv<T & CommonArgs> {
     .option('patterns', { type: 'string', array: true, describe: 'pattern file or folder to use instead of the built-in detectors (repeatable)' })
     .option('only', { type: 'string', array: true, describe: 'run only these detector ids (repeatable)' })
     .option('key-file', { type: 'string', describe: 'file holding the fingerprint key (>= 16 bytes); same key => same tokens across runs' })
-    .option('concurrency', { type: 'number', describe: 'files processed at once', default: 4 })
+    .option('concurrency', { type: 'number', describe: 'files processed at once (default 4)' })
     .option('max-file-size', { type: 'string', describe: 'leave out files larger than this (e.g. 2GB); default: no limit' })
     .option('encoding', { type: 'string', describe: 'read every text file in this encoding instead of detecting it: utf-8, utf-16le, utf-16be, gb18030 (gbk)' })
-    .option('quiet', { type: 'boolean', alias: 'q', describe: 'print only errors and results' }) as unknown as Argv<T & CommonArgs>;
+    .option('images', { choices: ['strip', 'skip'] as const, default: 'strip' as const, describe: 'PNG/JPEG/GIF/WebP: strip metadata and bundle the pixels (unscanned), or leave them out' })
+    .option('quiet', { type: 'boolean', alias: 'q', describe: 'print only errors and results (no progress bar)' })
+    .option('verbose', { type: 'boolean', alias: 'v', describe: 'print a line per file as it is done (on stderr)' })
+    .option('config', { type: 'string', describe: 'configuration file (default: aliscrub.config.json/.yaml in the working directory or above); --no-config: none' })
+    .conflicts('quiet', 'verbose') as unknown as Argv<T & CommonArgs>;
 }
 
-async function runOptions(args: CommonArgs & { paths?: string[] }, io: CliIo, log: Logger): Promise<RunOptions> {
-  let key: Buffer | undefined;
+/** The fingerprint key from --key-file, else from the config's keyFile; undefined = random. */
+async function explicitKey(args: CommonArgs, io: CliIo, config: Config | undefined): Promise<Buffer | undefined> {
   if (args['key-file']) {
     try {
-      key = await readFile(path.resolve(io.cwd, args['key-file']));
+      return await readFile(path.resolve(io.cwd, args['key-file']));
     } catch {
       throw new UsageError(`--key-file: cannot read ${args['key-file']}`);
+    }
+  }
+  if (config?.keyFile) return readKeyFile(config.keyFile, `${config.shown}: keyFile`);
+  return undefined;
+}
+
+/** Progress bar and --verbose lines, when wanted; `stop` must be called on every exit path. */
+function progressHooks(args: CommonArgs, io: CliIo, log: Logger, label: string): Pick<RunOptions, 'onCollected' | 'onFileDone'> & { stop: () => void } {
+  const ci = io.env['CI'] !== undefined && io.env['CI'] !== '' && io.env['CI'] !== 'false' && io.env['CI'] !== '0';
+  const bar: Progress | undefined =
+    io.isTTY && !ci && !args.quiet && !args.verbose ? createProgress({ write: io.stderr, columns: io.columns, label }) : undefined;
+  return {
+    onCollected: (files, bytes) => {
+      if (args.verbose) log.info(`${files} files to process (${(bytes / 1e6).toFixed(1)} MB)`);
+      bar?.onCollected(files, bytes);
+    },
+    onFileDone: (record, bytes) => {
+      bar?.onFileDone(record, bytes);
+      if (!args.verbose) return;
+      if (record.status === 'redacted' || record.status === 'clean') log.info(`done ${record.path} (${record.findings.length} findings)`);
+      else if (record.status === 'excluded' || record.status === 'failed') log.info(`not scanned ${record.path}: ${record.reason}`);
+    },
+    stop: () => bar?.stop(),
+  };
+}
+
+/**
+ * Command-line options merged over the configuration file: a flag wins over the file; lists
+ * (--exclude) add to it; --patterns and --only replace the file's patterns and detectors.
+ * @param key the fingerprint key when already decided (baseline); otherwise --key-file or keyFile.
+ */
+async function runOptions(args: CommonArgs & { paths?: string[] }, io: CliIo, log: Logger, config?: Config, key?: Buffer): Promise<RunOptions> {
+  key ??= await explicitKey(args, io, config);
+  const cd = config?.data;
+  let patterns = args.patterns?.map((p) => path.resolve(io.cwd, p));
+  if (!patterns && config && (config.packs.length > 0 || cd?.patterns?.builtin === false)) {
+    patterns = [...(cd?.patterns?.builtin === false ? [] : [BUILTIN_PATTERNS_DIR]), ...config.packs];
+    if (patterns.length === 0) throw new ConfigError(`${config.shown}: 'patterns.builtin' is false and 'patterns.packs' is empty: no detectors`);
+  }
+  const detectors = args.only ?? (cd?.detectors?.only ? [...cd.detectors.only] : undefined);
+  const disable = args.only ? undefined : cd?.detectors?.disable;
+  let maxFileBytes = parseSize(args['max-file-size']);
+  if (args['max-file-size'] === undefined && cd?.limits?.maxFileSize !== undefined) {
+    try {
+      maxFileBytes = parseSize(cd.limits.maxFileSize);
+    } catch {
+      throw new ConfigError(`${config!.shown}: 'limits.maxFileSize' must be a size such as 500MB`);
     }
   }
   let encoding: TextEncoding | undefined;
@@ -95,13 +175,15 @@ async function runOptions(args: CommonArgs & { paths?: string[] }, io: CliIo, lo
   return {
     inputs: args.paths ?? [],
     cwd: io.cwd,
-    exclude: args.exclude ?? [],
-    patterns: args.patterns?.map((p) => path.resolve(io.cwd, p)),
-    detectors: args.only,
+    exclude: [...(cd?.exclude ?? []), ...(args.exclude ?? [])],
+    patterns,
+    detectors,
+    disable,
     key,
-    concurrency: args.concurrency,
-    maxFileBytes: parseSize(args['max-file-size']),
+    concurrency: args.concurrency ?? cd?.limits?.concurrency,
+    maxFileBytes,
     encoding,
+    images: args.images,
     sourceDateEpoch: epoch === undefined ? undefined : Number(epoch),
     log,
     signal: io.signal,
@@ -128,22 +210,157 @@ function summaryLines(m: Manifest): string[] {
   ];
 }
 
-function textReport(m: Manifest): string {
-  const lines: string[] = [];
-  for (const f of m.files) {
-    if (f.status === 'redacted') for (const x of f.findings) lines.push(`${f.path}:${x.line}:${x.column} ${x.detector} (${x.category}) ${x.fingerprint}`);
-    else if (f.status === 'failed') lines.push(`${f.path}: not scanned: ${f.reason}`);
-    else if (f.status === 'excluded' && f.reason !== 'excluded') lines.push(`${f.path}: not scanned: ${f.reason}`);
-  }
-  lines.push(...summaryLines(m));
-  return `${lines.join('\n')}\n`;
-}
-
 /** Writes a report file atomically (temporary name, then rename). */
 async function writeReport(file: string, text: string): Promise<void> {
   const tmp = `${file}.aliscrub-${process.pid}.tmp`;
   await writeFile(tmp, text, { flag: 'wx' });
   await rename(tmp, file);
+}
+
+const FORMATS = ['text', 'json', 'report', 'sarif', 'github'] as const;
+type Format = (typeof FORMATS)[number];
+
+interface GateArgs extends CommonArgs {
+  paths?: string[];
+  'fail-on'?: FailOn;
+  'allow-unscanned'?: boolean;
+  baseline?: string;
+}
+
+/** `path` as shown in messages: relative to the working directory when inside it. */
+function shown(file: string, cwd: string): string {
+  const rel = path.relative(cwd, file);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
+}
+
+/** Checks detector ids named by the config allowlist against the detectors that ran. */
+function checkAllowlistIds(config: Config | undefined, known: ReadonlySet<string>): void {
+  const spec = config?.data.allowlist;
+  if (!spec) return;
+  for (const id of Allowlist.detectorIds(spec))
+    if (!known.has(id)) throw new ConfigError(`${config.shown}: allowlist names detector '${id}', which is not loaded`);
+}
+
+interface GateSetup {
+  readonly config: Config | undefined;
+  /** Progress label. */
+  readonly label: string;
+  readonly baselineFile?: string;
+  /** The key when already decided (baseline create); otherwise --key-file, keyFile, or the baseline's. */
+  readonly key?: Buffer;
+}
+
+/** Runs a scan through the gate: config, key, baseline, allowlists, threshold. */
+async function gatedScan(args: GateArgs, io: CliIo, log: Logger, setup: GateSetup): Promise<{ gate: GateResult; manifest: Manifest }> {
+  const { config } = setup;
+  const failOn = args['fail-on'] ?? config?.data.policy?.failOn ?? DEFAULT_FAIL_ON;
+  const allowUnscanned = args['allow-unscanned'] ?? config?.data.policy?.allowUnscanned ?? false;
+  let key = setup.key ?? (await explicitKey(args, io, config));
+  let baseline: Baseline | undefined;
+  if (setup.baselineFile) {
+    if (!key) {
+      const kf = companionKeyFile(setup.baselineFile);
+      key = await readKeyFile(kf, `--baseline: the baseline's key ${shown(kf, io.cwd)} (or give --key-file / keyFile)`);
+    }
+    baseline = await loadBaseline(setup.baselineFile, key, shown(setup.baselineFile, io.cwd));
+  }
+  const spec = config?.data.allowlist;
+  if (config && spec && Allowlist.usesFingerprints(spec) && !key)
+    throw new ConfigError(`${config.shown}: allowlist fingerprints need a stable key: set keyFile, pass --key-file, or use a baseline`);
+  const hooks = progressHooks(args, io, log, setup.label);
+  let result;
+  try {
+    result = await scan({ ...(await runOptions(args, io, log, config, key)), onCollected: hooks.onCollected, onFileDone: hooks.onFileDone });
+  } finally {
+    hooks.stop();
+  }
+  checkAllowlistIds(config, new Set(result.ruleset.detectors.map((d) => d.id)));
+  const gate = await evaluateGate(result, {
+    failOn,
+    allowUnscanned,
+    root: scanRoot(io.cwd, result.base),
+    allowlist: config && spec ? new Allowlist(spec, config.dir) : undefined,
+    baseline,
+    concurrency: args.concurrency ?? config?.data.limits?.concurrency,
+    onUnknownMarkerId: (p, line) => log.warn(`${p}:${line}: aliscrub:allow names an unknown detector id; it allows nothing else`),
+    onInconsistent: (p) => log.warn(`${p}: changed after it was scanned; its aliscrub:allow markers were not applied`),
+  });
+  return { gate, manifest: result.manifest };
+}
+
+function colourWanted(io: CliIo): boolean {
+  const noColor = io.env['NO_COLOR'];
+  return io.stdoutIsTTY === true && (noColor === undefined || noColor === '');
+}
+
+/** `aliscrub scan`: report, and exit 1 when the gate fails. */
+async function scanCommand(args: GateArgs & { format: Format; output?: string; 'show-suppressed'?: boolean }, io: CliIo): Promise<number> {
+  const log = createLogger((l) => io.stderr(`${l}\n`), { quiet: args.quiet });
+  const config = await resolveConfig(args.config, io.cwd);
+  const baselineFile = args.baseline ? path.resolve(io.cwd, args.baseline) : config?.baseline;
+  const { gate, manifest } = await gatedScan(args, io, log, { config, label: 'scanning', baselineFile });
+  const toFile = args.output !== undefined;
+  let report: string;
+  switch (args.format) {
+    case 'json':
+      // The manifest (schema/manifest.schema.json): every finding, as pack would record it.
+      report = serializeManifest(manifest);
+      break;
+    case 'report':
+      report = renderJson(gate);
+      break;
+    case 'sarif':
+      report = renderSarif(gate);
+      break;
+    case 'github':
+      report = renderGithub(gate);
+      break;
+    default:
+      report = renderText(gate, { colour: !toFile && colourWanted(io), showSuppressed: args['show-suppressed'] });
+  }
+  if (toFile) await writeReport(path.resolve(io.cwd, args.output!), report);
+  else io.stdout(report);
+  // The human summary goes to stderr when stdout does not already carry the text report.
+  if (!args.quiet && (toFile || args.format !== 'text')) {
+    for (const line of gateSummaryLines(gate)) io.stderr(`${line}\n`);
+    if (toFile) io.stderr(`report written: ${shown(path.resolve(io.cwd, args.output!), io.cwd)} (${args.format})\n`);
+  }
+  // Writing a report never changes the exit code.
+  return gate.passed ? ExitCode.Ok : ExitCode.Findings;
+}
+
+/** `aliscrub baseline create`: record today's findings so later scans fail only on new ones. */
+async function baselineCreateCommand(args: GateArgs & { output: string; force?: boolean }, io: CliIo): Promise<number> {
+  const log = createLogger((l) => io.stderr(`${l}\n`), { quiet: args.quiet });
+  const file = path.resolve(io.cwd, args.output);
+  if (!file.toLowerCase().endsWith('.json')) throw new UsageError(`--output: ${args.output} must end in .json`);
+  const exists = await stat(file).then(
+    () => true,
+    () => false,
+  );
+  if (exists && !args.force) throw new UsageError(`--output: ${args.output} already exists (use --force to replace it)`);
+  const config = await resolveConfig(args.config, io.cwd);
+  // The key: --key-file, the config's keyFile, or the baseline's companion key file (made once,
+  // written only once the scan has succeeded).
+  const explicit = await explicitKey(args, io, config);
+  const existing = explicit ? undefined : await existingCompanionKey(file);
+  const key = explicit ?? existing ?? newCompanionKey();
+  const { gate } = await gatedScan(args, io, log, { config, label: 'baseline', key });
+  const createdKey = explicit || existing ? undefined : await writeCompanionKey(file, key);
+  const dir = path.dirname(file);
+  const entries: BaselineEntry[] = gate.findings
+    .filter((f) => !f.suppressed)
+    .map((f) => ({ path: path.relative(dir, path.resolve(gate.root, f.path)).split(path.sep).join('/'), detector: f.detector, fingerprint: f.fingerprint }));
+  const text = renderBaseline(entries, key);
+  await writeAtomic(file, text);
+  const recorded = (JSON.parse(text) as { findings: unknown[] }).findings.length;
+  const files = new Set(entries.map((e) => e.path)).size;
+  io.stdout(`baseline written: ${shown(file, io.cwd)} (${recorded} findings in ${files} files)\n`);
+  if (createdKey) io.stdout(`key written: ${shown(createdKey, io.cwd)} (mode 0600; keep it out of bundles; commit it only if your threat model allows)\n`);
+  for (const u of gate.unscanned) io.stdout(`${u.path}: not scanned: ${u.reason}\n`);
+  // Like redact and pack: an input that could not be scanned is not in the baseline.
+  const allowUnscanned = args['allow-unscanned'] ?? config?.data.policy?.allowUnscanned ?? false;
+  return gate.unscanned.length > 0 && !allowUnscanned ? ExitCode.Findings : ExitCode.Ok;
 }
 
 /**
@@ -162,16 +379,40 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       'report findings without writing anything else (CI gate)',
       (y) =>
         commonOptions(y.positional('paths', { type: 'string', array: true, describe: 'files, folders or globs' }))
-          .option('format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'report format' })
-          .option('output', { type: 'string', alias: 'o', describe: 'write the report to FILE instead of stdout (exit code unchanged)' }),
+          .option('format', {
+            choices: FORMATS,
+            default: 'text' as Format,
+            describe:
+              'text; json: the manifest (schema/manifest.schema.json); report: the gate as JSON (schema/report.schema.json); sarif: SARIF 2.1.0; github: workflow annotations',
+          })
+          .option('output', { type: 'string', alias: 'o', describe: 'write the report to FILE instead of stdout (exit code unchanged)' })
+          .option('fail-on', { choices: FAIL_ON, describe: `lowest category that fails: secret < pii < identifier; any = every finding (default ${DEFAULT_FAIL_ON})` })
+          .option('allow-unscanned', { type: 'boolean', describe: 'do not fail because an input could not be scanned (it is still reported)' })
+          .option('baseline', { type: 'string', describe: "baseline file from 'aliscrub baseline create': its findings do not fail (key: FILE.key unless --key-file/keyFile)" })
+          .option('show-suppressed', { type: 'boolean', describe: 'text format: list suppressed findings too' }),
       async (args) => {
-        const log = createLogger((l) => io.stderr(`${l}\n`), { quiet: args.quiet });
-        const { manifest } = await scan(await runOptions(args, io, log));
-        const report = args.format === 'json' ? serializeManifest(manifest) : textReport(manifest);
-        if (args.output) await writeReport(path.resolve(io.cwd, args.output), report);
-        else io.stdout(report);
-        exitCode = manifest.totals.findings > 0 || leftOut(manifest.files).length > 0 ? ExitCode.Findings : ExitCode.Ok;
+        exitCode = await scanCommand(args as GateArgs & { format: Format; output?: string; 'show-suppressed'?: boolean }, io);
       },
+    )
+    .command(
+      'baseline <action>',
+      'record known findings so that scan fails only on new ones',
+      (y) =>
+        y
+          .command(
+            'create <paths..>',
+            'scan and write a baseline (paths, detector ids and keyed fingerprints; no lines, no values)',
+            (yy) =>
+              commonOptions(yy.positional('paths', { type: 'string', array: true, describe: 'files, folders or globs' }))
+                .option('output', { type: 'string', alias: 'o', demandOption: true, describe: 'baseline file (.json); its key goes to FILE.key unless --key-file/keyFile' })
+                .option('force', { type: 'boolean', default: false, describe: 'replace an existing baseline' })
+                .option('allow-unscanned', { type: 'boolean', describe: 'exit 0 even if some inputs could not be scanned' }),
+            async (args) => {
+              exitCode = await baselineCreateCommand(args as GateArgs & { output: string; force?: boolean }, io);
+            },
+          )
+          .demandCommand(1, 'name a baseline action: create'),
+      () => {},
     )
     .command(
       'redact <paths..>',
@@ -182,7 +423,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           .option('force', { type: 'boolean', default: false, describe: 'replace a non-empty output folder' }),
       async (args) => {
         const log = createLogger((l) => io.stderr(`${l}\n`), { quiet: args.quiet });
-        const res = await redactToDir(await runOptions(args, io, log), args['out-dir'], args.force);
+        const config = await resolveConfig(args.config, io.cwd);
+        const hooks = progressHooks(args, io, log, 'redacting');
+        const res = await redactToDir({ ...(await runOptions(args, io, log, config)), onCollected: hooks.onCollected, onFileDone: hooks.onFileDone }, args['out-dir'], args.force).finally(hooks.stop);
         io.stdout(`${[`redacted copies written: ${path.relative(io.cwd, res.path) || res.path}`, ...summaryLines(res.manifest)].join('\n')}\n`);
         exitCode = leftOut(res.manifest.files).length > 0 ? ExitCode.Findings : ExitCode.Ok;
       },
@@ -196,7 +439,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           .option('force', { type: 'boolean', default: false, describe: 'replace an existing bundle' }),
       async (args) => {
         const log = createLogger((l) => io.stderr(`${l}\n`), { quiet: args.quiet });
-        const res = await pack(await runOptions(args, io, log), args.out, args.force);
+        const config = await resolveConfig(args.config, io.cwd);
+        const hooks = progressHooks(args, io, log, 'packing');
+        const res = await pack({ ...(await runOptions(args, io, log, config)), onCollected: hooks.onCollected, onFileDone: hooks.onFileDone }, args.out, args.force).finally(hooks.stop);
         io.stdout(
           `${[`bundle written: ${path.relative(io.cwd, res.path) || res.path} (${res.bytes} bytes, sha256 ${res.sha256})`, ...summaryLines(res.manifest)].join('\n')}\n`,
         );
@@ -224,9 +469,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         y
           .option('json', { type: 'boolean', default: false, describe: 'print JSON' })
           .option('export-regex', { type: 'boolean', default: false, describe: "print each detector's regex, one per line, for `rg -f` (RE2 syntax, flags inlined)" })
-          .option('patterns', { type: 'string', array: true, describe: 'pattern file or folder to list' }),
+          .option('patterns', { type: 'string', array: true, describe: 'pattern file or folder to list' })
+          .option('config', { type: 'string', describe: "configuration file whose pattern packs and detector choice to list (default: found as for scan); --no-config: none" }),
       async (args) => {
-        const rs = await loadRuleset(args.patterns?.map((p) => path.resolve(io.cwd, p)));
+        const config = await resolveConfig(args.config as string | false | undefined, io.cwd);
+        const opts = await runOptions({ patterns: args.patterns }, io, createLogger(() => {}), config);
+        const loaded = (await loadRuleset(opts.patterns, opts.detectors)).detectors;
+        const off = opts.disable ?? [];
+        for (const id of off) if (!loaded.some((d) => d.id === id)) throw new UsageError(`cannot disable detector '${id}': no such detector loaded`);
+        const rs = { detectors: loaded.filter((d) => !off.includes(d.id)) };
         if (args['export-regex']) {
           for (const d of rs.detectors) io.stdout(`${d.spec.flags ? `(?${d.spec.flags}:${d.spec.pattern})` : d.spec.pattern}\n`);
         } else if (args.json) {
@@ -240,7 +491,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       },
     )
     .example(EXAMPLES)
-    .epilogue('Exit codes: 0 clean / all processed; 1 findings, unscannable inputs, or inputs left out of the output; 2 usage, pattern or fatal error.')
+    .epilogue(
+      'Exit codes: 0 clean / all processed; 1 findings at or above --fail-on (scan), unscannable inputs, or inputs left out of the output; 2 usage, configuration, pattern or fatal error.',
+    )
     .demandCommand(1, 'name a command: scan, redact, pack, verify or detectors')
     .strict()
     .recommendCommands()
@@ -250,6 +503,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .fail((msg, err) => {
       if (err) throw err;
       usageFailure = msg;
+      // Throwing stops yargs here: without it the command handler still runs after a usage error.
+      throw new UsageError(msg);
     });
 
   try {
@@ -294,6 +549,9 @@ export async function main(): Promise<void> {
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),
     signal: controller.signal,
+    isTTY: process.stderr.isTTY === true,
+    stdoutIsTTY: process.stdout.isTTY === true,
+    columns: process.stderr.columns,
   });
   process.exitCode = controller.signal.aborted ? 130 : code;
 }

@@ -48,7 +48,7 @@ export function bundlePath(manifestPath: string): string {
   return manifestPath.split('!/').join('/');
 }
 
-export type FileStatus = 'redacted' | 'clean' | 'excluded' | 'failed';
+export type FileStatus = 'redacted' | 'clean' | 'stripped' | 'excluded' | 'failed';
 
 /** One input file's outcome. Paths are '/'-separated and relative to their input root. */
 export type FileRecord =
@@ -71,6 +71,23 @@ export type FileRecord =
       readonly counts: Readonly<Record<string, number>>;
       readonly findings: readonly Finding[];
     }
+  | {
+      readonly path: string;
+      /** An image whose metadata blocks were removed; its pixels are copied unchanged. */
+      readonly status: 'stripped';
+      readonly bytesIn: number;
+      readonly bytesOut: number;
+      /** sha256 (hex) of the stripped image, as stored in the bundle. */
+      readonly sha256: string;
+      readonly format: 'png' | 'jpeg' | 'webp' | 'gif';
+      /** Text drawn in the picture is not read (no OCR). */
+      readonly pixels: 'unscanned';
+      /** Every metadata block removed (EXIF, XMP, IPTC, ICC, text chunks, comments). */
+      readonly removed: ReadonlyArray<{ readonly kind: string; readonly bytes: number }>;
+      readonly counts: Readonly<Record<string, number>>;
+      /** Findings in the removed metadata text; positions refer to that text (blocks joined by newlines). */
+      readonly findings: readonly Finding[];
+    }
   | { readonly path: string; readonly status: 'excluded'; readonly reason: ExcludeReason; readonly bytesIn: number }
   | { readonly path: string; readonly status: 'failed'; readonly reason: string; readonly message: string };
 
@@ -78,6 +95,8 @@ export interface ManifestTotals {
   readonly files: number;
   readonly redacted: number;
   readonly clean: number;
+  /** Images whose metadata was removed (pixels unscanned). */
+  readonly stripped: number;
   readonly excluded: number;
   readonly failed: number;
   readonly findings: number;
@@ -114,12 +133,14 @@ export function computeTotals(files: readonly FileRecord[]): ManifestTotals {
   const byCategory: Record<Category, number> = { secret: 0, pii: 0, identifier: 0 };
   let redacted = 0;
   let clean = 0;
+  let stripped = 0;
   let excluded = 0;
   let failed = 0;
   let findings = 0;
   for (const f of files) {
-    if (f.status === 'redacted' || f.status === 'clean') {
-      if (f.status === 'redacted') redacted++;
+    if (f.status === 'redacted' || f.status === 'clean' || f.status === 'stripped') {
+      if (f.status === 'stripped') stripped++;
+      else if (f.status === 'redacted') redacted++;
       else clean++;
       for (const x of f.findings) {
         byDetector[x.detector] = (byDetector[x.detector] ?? 0) + 1;
@@ -130,7 +151,7 @@ export function computeTotals(files: readonly FileRecord[]): ManifestTotals {
     else failed++;
   }
   const sortedByDetector = Object.fromEntries(Object.entries(byDetector).sort(([a], [b]) => (a < b ? -1 : 1)));
-  return { files: files.length, redacted, clean, excluded, failed, findings, byDetector: sortedByDetector, byCategory };
+  return { files: files.length, redacted, clean, stripped, excluded, failed, findings, byDetector: sortedByDetector, byCategory };
 }
 
 /** Serialises a manifest deterministically (2-space JSON, trailing newline). */

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, realpath, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, realpath, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Transform, Writable } from 'node:stream';
@@ -22,14 +22,16 @@ import { loadRuleset } from './detect/load.js';
 import type { Ruleset } from './detect/load.js';
 import { Scanner } from './detect/scanner.js';
 import { Fingerprinter, MIN_KEY_BYTES } from './fingerprint.js';
-import { createRedactor, redactSmall } from './redact/redactor.js';
+import { createRedactor, redactBuffer, redactSmall } from './redact/redactor.js';
 import { collect } from './source/collect.js';
 import type { Collected } from './source/collect.js';
 import type { Entry } from './source/entry.js';
 import { AutoDecode, AutoEncode } from './source/encoding.js';
 import { ByteBudget, DEFAULT_ARCHIVE_LIMITS, archiveKind, walkArchive } from './source/archive.js';
 import type { ArchiveKind, ArchiveLimits } from './source/archive.js';
-import { hasBinaryExtension } from './source/entry.js';
+import { hasBinaryExtension, hasImageExtension } from './source/entry.js';
+import { ImageMetadataError, MAX_IMAGE_BYTES, stripImageMetadata } from './source/image.js';
+import type { StripResult } from './source/image.js';
 import type { EncodingState, TextEncoding } from './source/encoding.js';
 import { bundlePath, computeTotals, MANIFEST_SCHEMA_VERSION, serializeManifest } from './manifest.js';
 import type { ExcludeReason, FileRecord, Manifest } from './manifest.js';
@@ -57,6 +59,8 @@ export interface RunOptions {
   readonly disable?: readonly string[];
   /** Limits for archives (depth, total bytes, entries, ratio); defaults in DEFAULT_ARCHIVE_LIMITS. */
   readonly archiveLimits?: Partial<ArchiveLimits>;
+  /** Screenshots: `strip` removes their metadata and bundles the pixels (default); `skip` leaves them out. */
+  readonly images?: 'strip' | 'skip';
   /** Read every text file in this encoding instead of detecting it. */
   readonly encoding?: TextEncoding;
   /** Fingerprint key (at least 16 bytes); random per run when absent. */
@@ -119,6 +123,7 @@ async function prepare(opts: RunOptions): Promise<Prepared> {
     cwd: opts.cwd,
     exclude: opts.exclude ?? [],
     maxFileBytes: opts.maxFileBytes ?? 0,
+    images: opts.images ?? 'strip',
   });
   await opts.onCollected?.(
     collected.entries.length,
@@ -164,7 +169,45 @@ async function processEntry(p: Prepared, entry: Entry, name: string, destFor: De
     const budget = new ByteBudget(p.limits.maxTotalBytes);
     return processArchive(p, entry.absolutePath, kind, name, 1, budget, { entries: 0 }, destFor);
   }
+  if (hasImageExtension(entry.path)) return [await processImage(p, entry, name, await destFor(name))];
   return [await processStream(p, () => createReadStream(entry.absolutePath, { highWaterMark: READ_CHUNK }), entry.path, name, entry.size, await destFor(name))];
+}
+
+/**
+ * Screenshots: every metadata block is removed and its text scanned (so the manifest says what was
+ * in it); the pixels are copied unchanged and not scanned. An image that cannot be parsed
+ * completely is left out (fail closed).
+ */
+async function processImage(p: Prepared, entry: Entry, name: string, dest: string | undefined): Promise<FileRecord> {
+  if (entry.size > MAX_IMAGE_BYTES) return { path: name, status: 'excluded', reason: 'too-large', bytesIn: entry.size };
+  let stripped: StripResult;
+  try {
+    stripped = stripImageMetadata(await readFile(entry.absolutePath));
+  } catch (err) {
+    const fe =
+      err instanceof ImageMetadataError
+        ? new FileError('corrupt', `${name}: image cannot be parsed completely (${err.message})`)
+        : toFileError(err, name);
+    p.log.warn(fe.message);
+    return { path: name, status: 'failed', reason: fe.code, message: fe.message };
+  }
+  const text = Buffer.from(stripped.removed.map((b) => b.text).join('\n'));
+  const { result } = await redactBuffer(p.scanner, p.fingerprints, text);
+  if (dest) await writeFile(dest, stripped.output, { flag: 'wx' });
+  const counts: Record<string, number> = {};
+  for (const f of result.findings) counts[f.detector] = (counts[f.detector] ?? 0) + 1;
+  return {
+    path: name,
+    status: 'stripped',
+    bytesIn: entry.size,
+    bytesOut: stripped.output.length,
+    sha256: createHash('sha256').update(stripped.output).digest('hex'),
+    format: stripped.format,
+    pixels: 'unscanned',
+    removed: stripped.removed.map((b) => ({ kind: b.kind, bytes: b.bytes })),
+    counts: Object.fromEntries(Object.entries(counts).sort(([a], [b]) => (a < b ? -1 : 1))),
+    findings: result.findings,
+  };
 }
 
 /**
@@ -424,7 +467,7 @@ export async function pack(opts: RunOptions, outFile: string, force = false): Pr
     const manifest = await stageAll(p, staging);
     const entries: ZipEntry[] = [];
     for (const f of manifest.files) {
-      if (f.status === 'redacted' || f.status === 'clean') entries.push({ name: `evidence/${bundlePath(f.path)}`, file: await staging.evidenceFile(f.path) });
+      if (f.status === 'redacted' || f.status === 'clean' || f.status === 'stripped') entries.push({ name: `evidence/${bundlePath(f.path)}`, file: await staging.evidenceFile(f.path) });
     }
     entries.push({ name: 'manifest.json', data: Buffer.from(serializeManifest(manifest)) });
     entries.push({ name: 'REDACTIONS.md', data: Buffer.from(renderRedactionsMd(manifest, detectorDescriptions(p))) });

@@ -24,6 +24,7 @@ import { bundlePath } from './manifest.js';
 import type { Manifest } from './manifest.js';
 import { validateManifest } from './manifest-schema.js';
 import { DecodeToUtf8 } from './source/encoding.js';
+import { stripImageMetadata } from './source/image.js';
 import type { TextEncoding } from './source/encoding.js';
 
 /** Outcome of {@link verifyBundle}. */
@@ -99,8 +100,14 @@ export async function verifyBundle(target: string, patterns?: readonly string[])
   const ruleset = await loadRuleset(patterns);
   const scanner = new Scanner(ruleset.detectors);
   const listed = new Set(['manifest.json', 'REDACTIONS.md']);
-  const expected = new Map<string, { sha256: string; bytes: number; encoding: TextEncoding; gzip: boolean }>();
+  const expected = new Map<string, { sha256: string; bytes: number; encoding: TextEncoding; gzip: boolean; image?: boolean }>();
   for (const f of manifest.files) {
+    if (f.status === 'stripped') {
+      const name = `evidence/${bundlePath(f.path)}`;
+      listed.add(name);
+      expected.set(name, { sha256: f.sha256, bytes: f.bytesOut, encoding: 'utf-8', gzip: false, image: true });
+      if (!byName.has(name)) problems.push(`${name}: listed in the manifest but missing from the bundle`);
+    }
     if (f.status === 'redacted' || f.status === 'clean') {
       const name = `evidence/${bundlePath(f.path)}`;
       listed.add(name);
@@ -111,6 +118,20 @@ export async function verifyBundle(target: string, patterns?: readonly string[])
   if (!byName.has('REDACTIONS.md')) problems.push('REDACTIONS.md: missing from the bundle');
   for (const e of entries) {
     if (!listed.has(e.name)) problems.push(`${e.name}: in the bundle but not listed in the manifest`);
+    const image = expected.get(e.name);
+    if (image?.image) {
+      // An image is checked by hash and by finding no metadata left to strip.
+      const data = await readAll(e);
+      const sha = createHash('sha256').update(data).digest('hex');
+      if (sha !== image.sha256 || data.length !== image.bytes) problems.push(`${e.name}: content does not match the manifest (sha256 or size differs)`);
+      try {
+        const left = stripImageMetadata(data).removed;
+        if (left.length > 0) problems.push(`${e.name}: still holds metadata (${left.map((b) => b.kind).join(', ')})`);
+      } catch {
+        problems.push(`${e.name}: image cannot be parsed`);
+      }
+      continue;
+    }
     const hash = createHash('sha256');
     let bytes = 0;
     const redactor = createRedactor(scanner, new Fingerprinter(), { name: e.name });

@@ -42,8 +42,8 @@ beforeAll(async () => {
   bundle = path.join(work, 'a.zip');
   const run = await cli(['pack', SAMPLE, '--out', bundle, '--key-file', keyFile], { cwd: work, env });
   expect(run.stderr).toBe('');
-  // The sample holds a screenshot, which is left out as binary: exit 1 by contract.
-  expect(run.code).toBe(1);
+  // Every input is processed (the screenshot is bundled with its metadata stripped): exit 0.
+  expect(run.code).toBe(0);
   entries = await readZip(bundle);
 });
 
@@ -62,7 +62,7 @@ describe('pack on the sample incident', () => {
     expect(lost).toEqual([]);
   });
 
-  it('holds evidence/, manifest.json and REDACTIONS.md in sorted order, binary files left out with a reason', async () => {
+  it('holds evidence/, manifest.json and REDACTIONS.md in sorted order; the screenshot is stripped', async () => {
     const names = [...entries.keys()];
     expect(names).toEqual([...names].sort());
     expect(names).toContain('manifest.json');
@@ -70,8 +70,8 @@ describe('pack on the sample incident', () => {
     expect(names.every((n) => n === 'manifest.json' || n === 'REDACTIONS.md' || n.startsWith('evidence/'))).toBe(true);
     expect(names).toContain('evidence/.env');
     const m = JSON.parse(entries.get('manifest.json')!.toString()) as Manifest;
-    expect(m.files.find((f) => f.path === 'screenshots/console-error.png')).toMatchObject({ status: 'excluded', reason: 'binary' });
-    expect(names).not.toContain('evidence/screenshots/console-error.png');
+    expect(m.files.find((f) => f.path === 'screenshots/console-error.png')).toMatchObject({ status: 'stripped', pixels: 'unscanned' });
+    expect(names).toContain('evidence/screenshots/console-error.png');
   });
 
   it('writes a manifest that is valid against the shipped schema and matches the entries', () => {
@@ -89,7 +89,7 @@ describe('pack on the sample incident', () => {
 
   it('is byte-identical for the same inputs and key, and differs for another key', async () => {
     const again = path.join(work, 'b.zip');
-    expect((await cli(['pack', SAMPLE, '--out', again, '--key-file', keyFile], { cwd: work, env })).code).toBe(1);
+    expect((await cli(['pack', SAMPLE, '--out', again, '--key-file', keyFile], { cwd: work, env })).code).toBe(0);
     expect(sha(again)).toBe(sha(bundle));
     const otherKey = path.join(work, 'key2');
     writeFileSync(otherKey, Buffer.alloc(32, 43));

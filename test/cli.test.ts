@@ -106,6 +106,14 @@ describe('bad input gets a one-line error and exit 2', () => {
     expect(missing.stderr).toContain('out');
   });
 
+  it('a bad flag value stops before any scanning: exit 2, nothing on stdout (regression)', async () => {
+    const dir = tree({ 'a.log': `key ${SECRET}\n` });
+    const r = await cli(['scan', '.', '--images', 'bogus'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('images');
+  });
+
   it('an output path inside the input, with nothing written', async () => {
     const dir = tree({ 'a.log': `key ${SECRET}\n` });
     const before = digestTree(dir);

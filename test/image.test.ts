@@ -490,3 +490,35 @@ describe('fixture sanity', () => {
     expect([(bits & 0x3fff) + 1, ((bits >>> 14) & 0x3fff) + 1]).toEqual([16, 16]);
   });
 });
+
+describe('images in the pipeline', () => {
+  it('pack strips every screenshot, reports what the metadata held, and the bundle verifies', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const path = await import('node:path');
+    const unzipper = (await import('unzipper')).default;
+    const { pack } = await import('../src/run.js');
+    const { cli } = await import('./helpers/cli.js');
+    const { makeImages, IMAGE_CANARIES } = await import('../fixtures/formats/images.mjs');
+    const dir = mkdtempSync(path.join(tmpdir(), 'aliscrub-img-'));
+    makeImages(path.join(dir, 'in'));
+    const out = path.join(dir, 'b.zip');
+    const res = await pack({ inputs: ['in'], cwd: dir, key: Buffer.alloc(32, 9) }, out);
+    const images = res.manifest.files.filter((f) => f.status === 'stripped');
+    expect(images.map((f) => f.path).sort()).toEqual(['animation.gif', 'photo.jpg', 'screenshot.png', 'screenshot.webp']);
+    const jpeg = images.find((f) => f.path === 'photo.jpg');
+    expect(jpeg && jpeg.status === 'stripped' && jpeg.findings.some((x) => x.detector === 'email-address')).toBe(true);
+    const z = await unzipper.Open.file(out);
+    for (const f of z.files) {
+      const data = await f.buffer();
+      for (const [k, v] of Object.entries(IMAGE_CANARIES)) {
+        expect(data.includes(Buffer.from(v)), `${f.path} holds ${k}`).toBe(false);
+        expect(data.includes(Buffer.from(v, 'utf16le')), `${f.path} holds ${k} (UTF-16)`).toBe(false);
+      }
+    }
+    const v = await cli(['verify', out], { cwd: dir });
+    expect(v.stdout).toContain('verified');
+    const skip = await pack({ inputs: ['in'], cwd: dir, images: 'skip' }, path.join(dir, 'c.zip'));
+    expect(skip.manifest.files.every((f) => f.status === 'excluded' && f.reason === 'binary')).toBe(true);
+  });
+});

@@ -33,6 +33,13 @@ export function renderRedactionsMd(m: Manifest, detectorInfo: ReadonlyMap<string
     if (f.status === 'redacted' || f.status === 'clean') lines.push(`| ${esc(`evidence/${bundlePath(f.path)}`)} | ${f.status} | ${f.findings.length} |`);
   }
   lines.push('');
+  const images = m.files.filter((f) => f.status === 'stripped');
+  if (images.length > 0) {
+    lines.push('## Images', '', 'Metadata (EXIF incl. GPS, XMP, IPTC, ICC, text chunks, comments) was removed; the pixels are unchanged and were **not scanned**: check screenshots for visible secrets before attaching.', '');
+    lines.push('| file | metadata removed | replacements found in it |', '|---|---|---|');
+    for (const f of images) if (f.status === 'stripped') lines.push(`| ${esc(`evidence/${bundlePath(f.path)}`)} | ${f.removed.length} block(s) | ${f.findings.length} |`);
+    lines.push('');
+  }
   const left = m.files.filter((f) => f.status === 'excluded' || f.status === 'failed');
   if (left.length > 0) {
     lines.push('## Left out of this bundle', '', 'These inputs were not included, so nothing unscanned reaches the ticket.', '');

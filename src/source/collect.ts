@@ -11,7 +11,7 @@ import micromatch from 'micromatch';
 import { UsageError } from '../errors.js';
 import type { ExcludeReason } from '../manifest.js';
 import type { Entry } from './entry.js';
-import { hasBinaryExtension } from './entry.js';
+import { hasBinaryExtension, hasImageExtension } from './entry.js';
 
 /** A file left out before reading. */
 export interface Skipped {
@@ -27,6 +27,8 @@ export interface CollectOptions {
   readonly exclude: readonly string[];
   /** Files larger than this many bytes are left out with reason `too-large`; 0 = no limit. */
   readonly maxFileBytes: number;
+  /** `strip`: PNG/JPEG/GIF/WebP are collected (their metadata is removed); `skip`: left out as binary. */
+  readonly images?: 'strip' | 'skip';
 }
 
 export interface Collected {
@@ -129,7 +131,7 @@ export async function collect(inputs: readonly string[], opts: CollectOptions): 
       skipped.set(name, { path: name, reason: 'special-file', bytesIn: 0 });
       continue;
     }
-    if (hasBinaryExtension(name)) {
+    if (hasBinaryExtension(name) && !(opts.images === 'strip' && hasImageExtension(name))) {
       skipped.set(name, { path: name, reason: 'binary', bytesIn: st.size });
       continue;
     }

@@ -22,7 +22,7 @@ export interface Entry {
  */
 const BINARY_EXTENSIONS = new Set(
   (
-    'png jpg jpeg gif bmp webp ico tif tiff heic psd svgz ' +
+    'bmp ico tif tiff heic psd svgz ' +
     'bz2 xz zst 7z rar lz4 jar war ear apk ipa ' +
     'pdf doc docx xls xlsx ppt pptx odt ods odp ' +
     'exe dll so dylib bin o a class pyc wasm ' +
@@ -32,9 +32,17 @@ const BINARY_EXTENSIONS = new Set(
   ).split(' '),
 );
 
+/** Screenshot formats whose metadata is stripped (pixels copied, not scanned). */
+const IMAGE_EXTENSIONS = new Set(['png', 'jpg', 'jpeg', 'gif', 'webp']);
+
+/** True when the file name says it is a PNG, JPEG, GIF or WebP image. */
+export function hasImageExtension(name: string): boolean {
+  return IMAGE_EXTENSIONS.has(path.extname(name).slice(1).toLowerCase());
+}
+
 /** True when the file name says the content is binary. */
 export function hasBinaryExtension(name: string): boolean {
-  return BINARY_EXTENSIONS.has(path.extname(name).slice(1).toLowerCase());
+  return BINARY_EXTENSIONS.has(path.extname(name).slice(1).toLowerCase()) || hasImageExtension(name);
 }
 
 /** Bytes sniffed from the start of a file to decide whether it is binary (like git and ripgrep). */

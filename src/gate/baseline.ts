@@ -1,0 +1,180 @@
+/**
+ * Baselines: known findings recorded as (path, detector, fingerprint), with no line numbers and
+ * no values, so moving lines or editing around a known secret changes nothing, and a baseline is
+ * safe to commit as far as values go.
+ *
+ * Fingerprints are keyed (HMAC-SHA256), so a baseline only matches under the key it was made
+ * with. `baseline create` uses `--key-file`, the config's `keyFile`, or the baseline's companion
+ * key file `FILE.key` (created, mode 0600, when missing). The baseline records a `keyCheck` so a
+ * scan with the wrong key stops with exit 2 instead of silently matching nothing.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Ajv } from 'ajv';
+import type { ValidateFunction } from 'ajv';
+import { UsageError } from '../errors.js';
+import { MIN_KEY_BYTES } from '../fingerprint.js';
+
+export const BASELINE_VERSION = 1;
+
+/** One known finding. `path` is relative to the baseline file's folder, '/'-separated. */
+export interface BaselineEntry {
+  readonly path: string;
+  readonly detector: string;
+  readonly fingerprint: string;
+}
+
+export interface BaselineData {
+  readonly aliscrubBaseline: typeof BASELINE_VERSION;
+  readonly keyCheck: string;
+  readonly findings: readonly BaselineEntry[];
+}
+
+let compiled: ValidateFunction | undefined;
+function validator(): ValidateFunction {
+  compiled ??= new Ajv({ allErrors: false, strict: false }).compile(JSON.parse(readFileSync(new URL('../../schema/baseline.schema.json', import.meta.url), 'utf8')) as object);
+  return compiled;
+}
+
+const KEY_CHECK_LABEL = 'aliscrub baseline key check v1';
+
+/** A value that tells keys apart without revealing them. */
+export function keyCheck(key: Buffer): string {
+  return createHmac('sha256', key).update(KEY_CHECK_LABEL).digest('hex').slice(0, 16);
+}
+
+/** The companion key file of a baseline: `FILE.key`. */
+export function companionKeyFile(baselineFile: string): string {
+  return `${baselineFile}.key`;
+}
+
+const posix = (p: string): string => p.split(path.sep).join('/');
+
+function compareEntries(a: BaselineEntry, b: BaselineEntry): number {
+  return Buffer.compare(Buffer.from(`${a.path}\0${a.detector}\0${a.fingerprint}`), Buffer.from(`${b.path}\0${b.detector}\0${b.fingerprint}`));
+}
+
+/** A loaded baseline, ready for lookups by absolute file path. */
+export class Baseline {
+  private readonly keys: ReadonlySet<string>;
+  private readonly matched = new Set<string>();
+
+  constructor(
+    readonly file: string,
+    readonly data: BaselineData,
+  ) {
+    this.keys = new Set(data.findings.map((e) => `${e.path}\0${e.detector}\0${e.fingerprint}`));
+  }
+
+  get size(): number {
+    return this.keys.size;
+  }
+
+  /** Entries that matched no finding in this run (fixed or moved away). */
+  get unmatched(): number {
+    return this.keys.size - this.matched.size;
+  }
+
+  /** Path of `absFile` as a baseline records it. */
+  entryPath(absFile: string): string {
+    return posix(path.relative(path.dirname(this.file), absFile));
+  }
+
+  has(absFile: string, detector: string, fingerprint: string): boolean {
+    const k = `${this.entryPath(absFile)}\0${detector}\0${fingerprint}`;
+    if (!this.keys.has(k)) return false;
+    this.matched.add(k);
+    return true;
+  }
+}
+
+/** Renders a baseline: sorted, de-duplicated, stable bytes for the same findings and key. */
+export function renderBaseline(entries: readonly BaselineEntry[], key: Buffer): string {
+  const seen = new Set<string>();
+  const unique: BaselineEntry[] = [];
+  for (const e of [...entries].sort(compareEntries)) {
+    const k = `${e.path}\0${e.detector}\0${e.fingerprint}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    unique.push({ path: e.path, detector: e.detector, fingerprint: e.fingerprint });
+  }
+  const data: BaselineData = { aliscrubBaseline: BASELINE_VERSION, keyCheck: keyCheck(key), findings: unique };
+  return `${JSON.stringify(data, null, 2)}\n`;
+}
+
+/**
+ * Reads a baseline and checks it was made with `key`.
+ * @param shown the name used in messages.
+ * @throws UsageError (exit 2) for a missing, malformed or wrong-key baseline.
+ */
+export async function loadBaseline(file: string, key: Buffer, shown: string): Promise<Baseline> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UsageError(`--baseline: ${shown}: ${code ? `cannot read it (${code})` : 'not valid JSON'}`);
+  }
+  const validate = validator();
+  if (!validate(raw)) {
+    const e = validate.errors?.[0];
+    throw new UsageError(`--baseline: ${shown}: not an aliscrub baseline (${e?.instancePath || 'top level'} ${e?.message ?? 'is invalid'})`);
+  }
+  const data = raw as BaselineData;
+  if (data.keyCheck !== keyCheck(key))
+    throw new UsageError(`--baseline: ${shown} was made with a different fingerprint key (use the key it was created with: ${path.basename(companionKeyFile(file))}, keyFile or --key-file)`);
+  return new Baseline(file, data);
+}
+
+/** Reads a key file (at least {@link MIN_KEY_BYTES} bytes). */
+export async function readKeyFile(file: string, what: string): Promise<Buffer> {
+  let key: Buffer;
+  try {
+    key = await readFile(file);
+  } catch (err) {
+    throw new UsageError(`${what}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  if (key.length < MIN_KEY_BYTES) throw new UsageError(`${what}: the key must be at least ${MIN_KEY_BYTES} bytes`);
+  return key;
+}
+
+/** The baseline's companion key (`FILE.key`) when it exists; undefined when it does not. */
+export async function existingCompanionKey(baselineFile: string): Promise<Buffer | undefined> {
+  const file = companionKeyFile(baselineFile);
+  try {
+    await readFile(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+  }
+  return readKeyFile(file, 'baseline key');
+}
+
+/** A new key for a companion key file: 32 random bytes as hex (text, so it scans clean). */
+export function newCompanionKey(): Buffer {
+  return Buffer.from(`${randomBytes(32).toString('hex')}\n`);
+}
+
+/** Writes a new companion key file, mode 0600; never replaces an existing one. */
+export async function writeCompanionKey(baselineFile: string, key: Buffer): Promise<string> {
+  const file = companionKeyFile(baselineFile);
+  try {
+    await writeFile(file, key, { flag: 'wx', mode: 0o600 });
+  } catch (err) {
+    throw new UsageError(`cannot write the key file ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  return file;
+}
+
+/** Writes a file atomically: a temporary name in the same folder, then rename. */
+export async function writeAtomic(file: string, text: string): Promise<void> {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.aliscrub-${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    await writeFile(tmp, text, { flag: 'wx' });
+    await rename(tmp, file);
+  } catch (err) {
+    await unlink(tmp).catch(() => {});
+    throw err;
+  }
+}
