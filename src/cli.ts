@@ -41,6 +41,7 @@ import { renderText, summaryLines as gateSummaryLines } from './report/text.js';
 import { createProgress } from './progress.js';
 import type { Progress } from './progress.js';
 import { parseEncoding } from './source/encoding.js';
+import type { KeepPolicy } from './detect/policy.js';
 import type { TextEncoding } from './source/encoding.js';
 
 /** Everything the CLI needs from its environment. */
@@ -67,6 +68,7 @@ interface CommonArgs {
   'max-file-size'?: number;
   encoding?: string;
   images?: 'strip' | 'skip';
+  keep?: string[];
   quiet?: boolean;
   verbose?: boolean;
   config?: string | false;
@@ -82,6 +84,21 @@ const EXAMPLES: Array<[string, string]> = [
   ['$0 verify ticket-123.zip', 're-check a bundle before attaching it'],
   ['$0 detectors', 'list detectors'],
 ];
+
+/** Parses `--keep` values into a redaction policy. */
+function parseKeep(values: readonly string[] | undefined): KeepPolicy | undefined {
+  if (!values || values.length === 0) return undefined;
+  const categories: Array<'pii' | 'identifier'> = [];
+  const accountIds: string[] = [];
+  let privateIps = false;
+  for (const v of values) {
+    if (v === 'private-ips') privateIps = true;
+    else if (v === 'pii' || v === 'identifier') categories.push(v);
+    else if (/^account:\d{16}$/.test(v)) accountIds.push(v.slice('account:'.length));
+    else throw new UsageError(`--keep: '${v}' is not private-ips, identifier, pii or account:<16-digit id> (secrets cannot be kept)`);
+  }
+  return { categories, accountIds, privateIps };
+}
 
 /** Parses `--max-file-size 20MB`-style sizes into bytes. */
 function parseSize(v: unknown): number {
@@ -102,6 +119,7 @@ function commonOptions<T>(y: Argv<T>): Argv<T & CommonArgs> {
     .option('concurrency', { type: 'number', describe: 'files processed at once (default 4)' })
     .option('max-file-size', { type: 'string', describe: 'leave out files larger than this (e.g. 2GB); default: no limit' })
     .option('encoding', { type: 'string', describe: 'read every text file in this encoding instead of detecting it: utf-8, utf-16le, utf-16be, gb18030 (gbk)' })
+    .option('keep', { type: 'string', array: true, describe: 'leave visible: private-ips, identifier, pii, or account:<16-digit id> (repeatable; secrets are always redacted)' })
     .option('images', { choices: ['strip', 'skip'] as const, default: 'strip' as const, describe: 'PNG/JPEG/GIF/WebP: strip metadata and bundle the pixels (unscanned), or leave them out' })
     .option('quiet', { type: 'boolean', alias: 'q', describe: 'print only errors and results (no progress bar)' })
     .option('verbose', { type: 'boolean', alias: 'v', describe: 'print a line per file as it is done (on stderr)' })
@@ -184,6 +202,7 @@ async function runOptions(args: CommonArgs & { paths?: string[] }, io: CliIo, lo
     maxFileBytes,
     encoding,
     images: args.images,
+    keep: parseKeep(args.keep),
     sourceDateEpoch: epoch === undefined ? undefined : Number(epoch),
     log,
     signal: io.signal,
@@ -543,10 +562,18 @@ export async function main(): Promise<void> {
   const onSignal = (): void => controller.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // `aliscrub scan | head`: a reader that goes away is not a crash; the run finishes quietly.
+  let stdoutGone = false;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    stdoutGone = true;
+  });
   const code = await runCli(process.argv.slice(2), {
     cwd: process.cwd(),
     env: process.env,
-    stdout: (t) => process.stdout.write(t),
+    stdout: (t) => {
+      if (!stdoutGone) process.stdout.write(t);
+    },
     stderr: (t) => process.stderr.write(t),
     signal: controller.signal,
     isTTY: process.stderr.isTTY === true,

@@ -21,6 +21,8 @@ import { FileError, UsageError, fileErrorFromErrno } from './errors.js';
 import { loadRuleset } from './detect/load.js';
 import type { Ruleset } from './detect/load.js';
 import { Scanner } from './detect/scanner.js';
+import { keepPredicate } from './detect/policy.js';
+import type { KeepPolicy } from './detect/policy.js';
 import { Fingerprinter, MIN_KEY_BYTES } from './fingerprint.js';
 import { createRedactor, redactBuffer, redactSmall } from './redact/redactor.js';
 import { collect } from './source/collect.js';
@@ -59,6 +61,8 @@ export interface RunOptions {
   readonly disable?: readonly string[];
   /** Limits for archives (depth, total bytes, entries, ratio); defaults in DEFAULT_ARCHIVE_LIMITS. */
   readonly archiveLimits?: Partial<ArchiveLimits>;
+  /** Findings to leave visible (private IPs, own account IDs, whole pii/identifier categories). */
+  readonly keep?: KeepPolicy;
   /** Screenshots: `strip` removes their metadata and bundles the pixels (default); `skip` leaves them out. */
   readonly images?: 'strip' | 'skip';
   /** Read every text file in this encoding instead of detecting it. */
@@ -131,7 +135,7 @@ async function prepare(opts: RunOptions): Promise<Prepared> {
   );
   return {
     ruleset,
-    scanner: new Scanner(ruleset.detectors),
+    scanner: new Scanner(ruleset.detectors, true, keepPredicate(opts.keep)),
     fingerprints: new Fingerprinter(opts.key),
     collected,
     log: opts.log ?? silentLogger,

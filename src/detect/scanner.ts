@@ -55,7 +55,12 @@ export class Scanner {
    *   occurs inside every match of its detector, and a pattern with no match in a window cannot
    *   produce a hit there. Off only to test that claim.
    */
-  constructor(detectors: readonly Detector[], prefilter = true) {
+  constructor(
+    detectors: readonly Detector[],
+    prefilter = true,
+    /** Returns true for values the redaction policy leaves visible (see policy.ts). */
+    readonly keep?: (d: Detector, value: Buffer) => boolean,
+  ) {
     this.detectors = detectors;
     this.lagBytes = Math.max(0, ...detectors.map((d) => d.maxLength)) + CONTEXT_BYTES;
     if (!prefilter || detectors.length < 2) {
@@ -162,6 +167,7 @@ export class FileScanner {
     if (insideToken(window, s, e)) return undefined;
     const value = window.subarray(s, e);
     if (d.allow.size > 0 && d.allow.has(value.toString('utf8'))) return undefined;
+    if (this.scanner.keep?.(d, value)) return undefined;
     if (d.minEntropy !== undefined && shannonEntropy(value) < d.minEntropy) return undefined;
     if (d.checks.length > 0) {
       const input = {
