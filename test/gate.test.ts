@@ -16,7 +16,7 @@ import { createProgress } from '../src/progress.js';
 import { cli } from './helpers/cli.js';
 import { readValueList } from './helpers/canaries.js';
 import { BIN, FIXTURES } from './helpers/paths.js';
-import { FAST_PATTERNS, expectNoneOf, tree } from './helpers/tree.js';
+import { FAST_PATTERNS, leakedValues, tree } from './helpers/tree.js';
 
 const AK = 'LTAI5tQ8mZr2XbK9vNc4Wd7P';
 const AK2 = 'LTAI5tZz9Yy8Xx7Ww6Vv5Uu4';
@@ -101,6 +101,16 @@ describe('exit codes: 0 pass, 1 fail, 2 usage', () => {
     expect(s.stdout).toContain('pipe: not scanned: special-file');
     // A file left out on purpose is not a failure.
     expect((await fcli(['scan', '.', '--exclude', 'pipe'], { cwd: special })).code).toBe(0);
+  });
+
+  it('1 for a screenshot (metadata stripped and scanned, pixels not), 0 with --allow-unscanned', async () => {
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+    const dir = tree({ 'a.log': 'fine\n', 'shot.png': png });
+    const { code, report } = await jsonScan(['.'], dir);
+    expect(code).toBe(1);
+    expect(report.unscanned).toEqual([{ path: 'shot.png', status: 'stripped', reason: 'pixels-unscanned' }]);
+    expect(validateReport(report)).toEqual([]);
+    expect((await fcli(['scan', '.', '--allow-unscanned'], { cwd: dir })).code).toBe(0);
   });
 
   it('1 when a file is unreadable (permission denied), 0 with --allow-unscanned', (ctx) => {
@@ -264,14 +274,14 @@ describe('JSON output', () => {
     const m = JSON.parse(r.stdout) as Manifest;
     expect(validateManifest(m)).toEqual([]);
     expect(m.files.filter((f) => f.status === 'redacted').map((f) => f.path)).toEqual(['config/application.yaml', 'har/session.har', 'logs/app.log']);
-    expect(expectNoneOf(r.stdout + r.stderr, CANARIES)).toEqual([]);
+    expect(leakedValues(r.stdout + r.stderr, CANARIES)).toEqual([]);
   });
 
   it('--format report validates against schema/report.schema.json and holds no planted value', async () => {
     const { code, report, stdout, stderr } = await jsonScan(['evidence', '--fail-on', 'pii'], GATE, { full: true });
     expect(code).toBe(1);
     expect(validateReport(report)).toEqual([]);
-    expect(expectNoneOf(stdout + stderr, CANARIES)).toEqual([]);
+    expect(leakedValues(stdout + stderr, CANARIES)).toEqual([]);
     // Paths are relative to the scan root (the working directory here).
     expect([...new Set(report.findings.map((f) => f.path))]).toEqual(['evidence/config/application.yaml', 'evidence/har/session.har', 'evidence/logs/app.log']);
     // Columns and end columns count Unicode characters: the e-mail follows Chinese text.

@@ -45,17 +45,21 @@ export interface GateFinding {
   readonly suppressed?: Suppression;
 }
 
-/** An input that was not (completely) scanned. */
+/**
+ * An input that was not (completely) scanned. A `stripped` image had its metadata scanned but
+ * not its pixels (reason `pixels-unscanned`): text drawn in a screenshot is not read, so the gate
+ * treats it like any other input it could not look at.
+ */
 export interface UnscannedInput {
   readonly path: string;
-  readonly status: 'failed' | 'excluded';
+  readonly status: 'failed' | 'excluded' | 'stripped';
   readonly reason: string;
 }
 
 /** Every input and what happened to it. */
 export interface GateFile {
   readonly path: string;
-  readonly status: 'scanned' | 'excluded' | 'failed';
+  readonly status: 'scanned' | 'stripped' | 'excluded' | 'failed';
   /** Why it was excluded or failed. */
   readonly reason?: string;
   /** Findings in it that are not suppressed. */
@@ -160,6 +164,7 @@ export async function evaluateGate(scan: ScanResult, opts: GateOptions): Promise
       files.push({ path: rp, status: 'failed', reason: f.reason, findings: 0 });
       continue;
     }
+    if (f.status === 'stripped') unscanned.push({ path: rp, status: 'stripped', reason: 'pixels-unscanned' });
     const ins = inspections.get(f.path);
     // The manifest name (a detected value in a file name is already redacted there), never the
     // real name: baselines and allowlists must not hold a value either.
@@ -192,7 +197,7 @@ export async function evaluateGate(scan: ScanResult, opts: GateOptions): Promise
     // Files are already in path order (the manifest's); order each file's findings by position.
     here.sort((a, b) => a.line - b.line || a.column - b.column || (a.detector < b.detector ? -1 : a.detector > b.detector ? 1 : 0));
     for (const x of here) findings.push(x);
-    files.push({ path: rp, status: 'scanned', findings: counted });
+    files.push({ path: rp, status: f.status === 'stripped' ? 'stripped' : 'scanned', findings: counted });
   }
   const failing = findings.filter((x) => x.failsGate).length;
   return {

@@ -15,8 +15,8 @@ export function tree(files: Record<string, string | Buffer>, prefix = 'aliscrub-
   return dir;
 }
 
-/** Every planted value that must never appear in a report, log line or message. */
-export function expectNoneOf(haystack: string, values: readonly string[]): string[] {
+/** The planted values that appear in `haystack` (a report, log or message must show none). */
+export function leakedValues(haystack: string, values: readonly string[]): string[] {
   return values.filter((v) => haystack.includes(v));
 }
 
