@@ -85,6 +85,12 @@ const EXAMPLES: Array<[string, string]> = [
   ['$0 detectors', 'list detectors'],
 ];
 
+/** A path relative to the working directory when it is below it, otherwise absolute. */
+function displayPath(p: string, cwd: string): string {
+  const rel = path.relative(cwd, p);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
+}
+
 /** Parses `--keep` values into a redaction policy. */
 function parseKeep(values: readonly string[] | undefined): KeepPolicy | undefined {
   if (!values || values.length === 0) return undefined;
@@ -224,7 +230,7 @@ function summaryLines(m: Manifest): string[] {
   }
   const why = [...reasons].map(([r, n]) => `${r} ${n}`).join(', ');
   return [
-    `files: ${t.redacted + t.clean} processed (${t.redacted} redacted, ${t.clean} clean), ${out.length} left out${why ? ` (${why})` : ''}${t.excluded - (out.length - t.failed) > 0 ? `, ${t.excluded - (out.length - t.failed)} excluded by --exclude` : ''}`,
+    `files: ${t.redacted + t.clean + t.stripped} processed (${t.redacted} redacted, ${t.clean} clean${t.stripped ? `, ${t.stripped} image(s) stripped of metadata, pixels not scanned` : ''}), ${out.length} left out${why ? ` (${why})` : ''}${t.excluded - (out.length - t.failed) > 0 ? `, ${t.excluded - (out.length - t.failed)} excluded by --exclude` : ''}`,
     `findings: ${t.findings} (secret ${t.byCategory.secret}, pii ${t.byCategory.pii}, identifier ${t.byCategory.identifier})`,
   ];
 }
@@ -445,7 +451,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         const config = await resolveConfig(args.config, io.cwd);
         const hooks = progressHooks(args, io, log, 'redacting');
         const res = await redactToDir({ ...(await runOptions(args, io, log, config)), onCollected: hooks.onCollected, onFileDone: hooks.onFileDone }, args['out-dir'], args.force).finally(hooks.stop);
-        io.stdout(`${[`redacted copies written: ${path.relative(io.cwd, res.path) || res.path}`, ...summaryLines(res.manifest)].join('\n')}\n`);
+        io.stdout(`${[`redacted copies written: ${displayPath(res.path, io.cwd)}`, ...summaryLines(res.manifest)].join('\n')}\n`);
         exitCode = leftOut(res.manifest.files).length > 0 ? ExitCode.Findings : ExitCode.Ok;
       },
     )
@@ -462,7 +468,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         const hooks = progressHooks(args, io, log, 'packing');
         const res = await pack({ ...(await runOptions(args, io, log, config)), onCollected: hooks.onCollected, onFileDone: hooks.onFileDone }, args.out, args.force).finally(hooks.stop);
         io.stdout(
-          `${[`bundle written: ${path.relative(io.cwd, res.path) || res.path} (${res.bytes} bytes, sha256 ${res.sha256})`, ...summaryLines(res.manifest)].join('\n')}\n`,
+          `${[`bundle written: ${displayPath(res.path, io.cwd)} (${res.bytes} bytes, sha256 ${res.sha256})`, ...summaryLines(res.manifest)].join('\n')}\n`,
         );
         exitCode = leftOut(res.manifest.files).length > 0 ? ExitCode.Findings : ExitCode.Ok;
       },
