@@ -18,3 +18,7 @@ export { validateManifest } from './manifest-schema.js';
 export type { Manifest, FileRecord, Finding } from './manifest.js';
 export { ExitCode, UsageError, DetectorError, FileError, BundleError } from './errors.js';
 export { runCli } from './cli.js';
+export { evaluateGate } from './gate/gate.js';
+export type { GateOptions, GateResult, GateFinding } from './gate/gate.js';
+export type { KeepPolicy } from './detect/policy.js';
+export { renderSarif } from './report/sarif.js';
