@@ -182,7 +182,8 @@ export class RedactTransform extends Transform {
     const joined = out.length === 1 ? out[0]! : Buffer.concat(out);
     if (joined.length) {
       this.bytesOut += joined.length;
-      this.push(Buffer.from(joined)); // copy: `window` is reused below
+      // No copy: windows are never mutated (the retained tail below is a fresh Buffer).
+      this.push(joined);
     }
     const keepFrom = Math.max(base, cut - CONTEXT_BYTES);
     this.pending = Buffer.from(window.subarray(keepFrom - base));
