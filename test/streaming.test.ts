@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { loadRuleset, parseExample } from '../src/detect/load.js';
 import { Scanner, scanBuffer } from '../src/detect/scanner.js';
 import { Fingerprinter } from '../src/fingerprint.js';
-import { redactBuffer } from '../src/redact/redactor.js';
+import { redactBuffer, redactSmall } from '../src/redact/redactor.js';
 
 const ruleset = await loadRuleset();
 const scanner = new Scanner(ruleset.detectors);
@@ -56,6 +56,18 @@ describe('streaming redaction', () => {
       const streamed = await redact(doc, size);
       expect(streamed.output.equals(whole.output), `chunk size ${size}`).toBe(true);
       expect(streamed.result.findings).toEqual(whole.result.findings);
+    }
+  });
+
+  it('large reads scanned in 64 KiB slices give the same output as one scan of the whole input', async () => {
+    // ~450 KB: every example, between filler, many times over, so values straddle slice edges.
+    const parts: string[] = [];
+    for (let i = 0; parts.join('').length < 450_000; i++) parts.push(snippets[i % snippets.length]!, filler[(i * 7) % filler.length]!, 'x'.repeat(i % 97));
+    const doc = Buffer.from(parts.join(''));
+    const reference = redactSmall(scanner, new Fingerprinter(key), doc).output;
+    for (const size of [doc.length, 1 << 20, 65535, 65536, 65537, 200_003]) {
+      const streamed = await redactBuffer(scanner, new Fingerprinter(key), doc, size);
+      expect(streamed.output.equals(reference), `read size ${size}`).toBe(true);
     }
   });
 
