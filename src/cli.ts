@@ -23,7 +23,9 @@ import type { RunOptions } from './run.js';
 import type { FileRecord, Manifest } from './manifest.js';
 import { serializeManifest } from './manifest.js';
 import { verifyBundle } from './verify.js';
-import { BUILTIN_PATTERNS_DIR, loadRuleset } from './detect/load.js';
+import { archiveCommand, forgetCommand, unmaskCommand } from './bulk/commands.js';
+import type { ArchiveArgs } from './bulk/commands.js';
+import { BUILTIN_PATTERNS_DIR, loadRuleset, reportedDetectors } from './detect/load.js';
 import { VERSION } from './version.js';
 import { ConfigError, resolveConfig } from './config.js';
 import type { Config } from './config.js';
@@ -43,6 +45,7 @@ import type { Progress } from './progress.js';
 import { parseEncoding } from './source/encoding.js';
 import type { KeepPolicy } from './detect/policy.js';
 import type { TextEncoding } from './source/encoding.js';
+import { incidentCommandModule, packIncidentEntries, packIncidentOptions, slaCommandModule } from './incident/cli.js';
 
 /** Everything the CLI needs from its environment. */
 export interface CliIo {
@@ -57,14 +60,18 @@ export interface CliIo {
   readonly stdoutIsTTY?: boolean;
   /** Terminal width, for the progress bar. */
   readonly columns?: number;
+  /** Reads all of standard input (`unmask -`). */
+  readonly stdin?: () => Promise<Buffer>;
 }
 
 interface CommonArgs {
   exclude?: string[];
+  'include-unscanned'?: string[];
   patterns?: string[];
   only?: string[];
   'key-file'?: string;
   concurrency?: number;
+  threads?: number;
   'max-file-size'?: number;
   encoding?: string;
   images?: 'strip' | 'skip';
@@ -119,10 +126,12 @@ function parseSize(v: unknown): number {
 function commonOptions<T>(y: Argv<T>): Argv<T & CommonArgs> {
   return y
     .option('exclude', { type: 'string', array: true, describe: 'glob of files to leave out (repeatable), matched against paths relative to the input root' })
+    .option('include-unscanned', { type: 'string', array: true, describe: 'glob of binary files (PDF, pcap, dumps) to bundle unmodified and marked unscanned instead of leaving them out (repeatable); scan still fails for them unless --allow-unscanned' })
     .option('patterns', { type: 'string', array: true, describe: 'pattern file or folder to use instead of the built-in detectors (repeatable)' })
     .option('only', { type: 'string', array: true, describe: 'run only these detector ids (repeatable)' })
     .option('key-file', { type: 'string', describe: 'file holding the fingerprint key (>= 16 bytes); same key => same tokens across runs' })
     .option('concurrency', { type: 'number', describe: 'files processed at once (default 4)' })
+    .option('threads', { type: 'number', describe: 'worker threads scanning files in parallel; 1 = none; default: one per core when the inputs total 8 MiB or more' })
     .option('max-file-size', { type: 'string', describe: 'leave out files larger than this (e.g. 2GB); default: no limit' })
     .option('encoding', { type: 'string', describe: 'read every text file in this encoding instead of detecting it: utf-8, utf-16le, utf-16be, gb18030 (gbk)' })
     .option('keep', { type: 'string', array: true, describe: 'leave visible: private-ips, identifier, pii, or account:<16-digit id> (repeatable; secrets are always redacted)' })
@@ -200,11 +209,13 @@ async function runOptions(args: CommonArgs & { paths?: string[] }, io: CliIo, lo
     inputs: args.paths ?? [],
     cwd: io.cwd,
     exclude: [...(cd?.exclude ?? []), ...(args.exclude ?? [])],
+    includeUnscanned: [...(cd?.includeUnscanned ?? []), ...(args['include-unscanned'] ?? [])],
     patterns,
     detectors,
     disable,
     key,
     concurrency: args.concurrency ?? cd?.limits?.concurrency,
+    threads: args.threads ?? cd?.limits?.threads,
     maxFileBytes,
     encoding,
     images: args.images,
@@ -230,7 +241,7 @@ function summaryLines(m: Manifest): string[] {
   }
   const why = [...reasons].map(([r, n]) => `${r} ${n}`).join(', ');
   return [
-    `files: ${t.redacted + t.clean + t.stripped} processed (${t.redacted} redacted, ${t.clean} clean${t.stripped ? `, ${t.stripped} image(s) stripped of metadata, pixels not scanned` : ''}), ${out.length} left out${why ? ` (${why})` : ''}${t.excluded - (out.length - t.failed) > 0 ? `, ${t.excluded - (out.length - t.failed)} excluded by --exclude` : ''}`,
+    `files: ${t.redacted + t.clean + t.stripped} processed (${t.redacted} redacted, ${t.clean} clean${t.stripped ? `, ${t.stripped} image(s) stripped of metadata, pixels not scanned` : ''}${t.unscanned ? `, ${t.unscanned} binary file(s) bundled unscanned` : ''}), ${out.length} left out${why ? ` (${why})` : ''}${t.excluded - (out.length - t.failed) > 0 ? `, ${t.excluded - (out.length - t.failed)} excluded by --exclude` : ''}`,
     `findings: ${t.findings} (secret ${t.byCategory.secret}, pii ${t.byCategory.pii}, identifier ${t.byCategory.identifier})`,
   ];
 }
@@ -299,7 +310,7 @@ async function gatedScan(args: GateArgs, io: CliIo, log: Logger, setup: GateSetu
   } finally {
     hooks.stop();
   }
-  checkAllowlistIds(config, new Set(result.ruleset.detectors.map((d) => d.id)));
+  checkAllowlistIds(config, new Set(reportedDetectors(result.ruleset).map((d) => d.id)));
   const gate = await evaluateGate(result, {
     failOn,
     allowUnscanned,
@@ -459,20 +470,68 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       'pack <paths..>',
       'write the ticket-ready zip bundle',
       (y) =>
-        commonOptions(y.positional('paths', { type: 'string', array: true, describe: 'files, folders or globs' }))
-          .option('out', { type: 'string', demandOption: true, describe: 'bundle path, ending in .zip (outside every input)' })
-          .option('force', { type: 'boolean', default: false, describe: 'replace an existing bundle' }),
+        packIncidentOptions(
+          commonOptions(y.positional('paths', { type: 'string', array: true, describe: 'files, folders or globs' }))
+            .option('out', { type: 'string', demandOption: true, describe: 'bundle path, ending in .zip (outside every input)' })
+            .option('force', { type: 'boolean', default: false, describe: 'replace an existing bundle' })
+            .option('level', { type: 'number', describe: 'deflate level 0 (store, fastest, largest) to 9 (smallest, slowest); default 6, as zip -6' }),
+        ),
       async (args) => {
         const log = createLogger((l) => io.stderr(`${l}\n`), { quiet: args.quiet });
         const config = await resolveConfig(args.config, io.cwd);
+        // --incident: validated before anything is scanned; TICKET.md and the incident file are added scrubbed.
+        const extraEntries = await packIncidentEntries(args, io.cwd);
         const hooks = progressHooks(args, io, log, 'packing');
-        const res = await pack({ ...(await runOptions(args, io, log, config)), onCollected: hooks.onCollected, onFileDone: hooks.onFileDone }, args.out, args.force).finally(hooks.stop);
+        const res = await pack({ ...(await runOptions(args, io, log, config)), onCollected: hooks.onCollected, onFileDone: hooks.onFileDone, extraEntries, zipLevel: args.level }, args.out, args.force).finally(hooks.stop);
         io.stdout(
           `${[`bundle written: ${displayPath(res.path, io.cwd)} (${res.bytes} bytes, sha256 ${res.sha256})`, ...summaryLines(res.manifest)].join('\n')}\n`,
         );
         exitCode = leftOut(res.manifest.files).length > 0 ? ExitCode.Findings : ExitCode.Ok;
       },
     )
+    .command(
+      'archive <paths..>',
+      'one bundle per incident (each subfolder or archive of a root), resumable, with index.json/index.csv',
+      (y) =>
+        commonOptions(y.positional('paths', { type: 'string', array: true, describe: 'root folders of incidents, or incident archives' }))
+          .option('out', { type: 'string', demandOption: true, describe: 'output folder for bundles and the index (outside every input)' })
+          .option('state', { type: 'string', describe: 'folder of per-incident keys and maps (default $XDG_STATE_HOME/aliscrub or ~/.local/state/aliscrub)' })
+          .option('jobs', { type: 'number', describe: 'incidents processed at once (default 2)' })
+          .option('incident-glob', { type: 'string', array: true, describe: 'only incidents whose name matches (repeatable)' })
+          .option('max-part-size', { type: 'string', describe: 'split a bundle into self-contained parts of at most this size (e.g. 20MB)' })
+          .option('pseudonyms', { choices: ['tokens', 'shape'] as const, describe: 'tokens (default); shape: IPv4 -> 240.0.0.0/4, e-mail -> user-<hex>@example.invalid' })
+          .option('force', { type: 'boolean', default: false, describe: 'redo every incident, even unchanged ones' }),
+      async (args) => {
+        const log = createLogger((l) => io.stderr(`${l}\n`), { quiet: args.quiet });
+        const config = await resolveConfig(args.config, io.cwd);
+        exitCode = await archiveCommand(args as unknown as ArchiveArgs, io, await runOptions({ ...args, 'key-file': undefined }, io, log, config), log);
+      },
+    )
+    .command(
+      'unmask <file>',
+      "replace tokens in a support reply with the original values from this machine's incident map",
+      (y) =>
+        y
+          .positional('file', { type: 'string', demandOption: true, describe: 'the reply (text), or - for standard input' })
+          .option('incident', { type: 'string', demandOption: true, describe: 'incident name (folder or archive name)' })
+          .option('state', { type: 'string', describe: 'state folder (default as for archive)' }),
+      async (args) => {
+        exitCode = await unmaskCommand(args as { incident: string; file: string; state?: string }, io);
+      },
+    )
+    .command(
+      'forget',
+      "delete an incident's key and map (its tokens can no longer be unmasked)",
+      (y) =>
+        y
+          .option('incident', { type: 'string', demandOption: true, describe: 'incident name' })
+          .option('state', { type: 'string', describe: 'state folder (default as for archive)' }),
+      async (args) => {
+        exitCode = await forgetCommand(args as { incident: string; state?: string }, io);
+      },
+    )
+    .command(incidentCommandModule({ cwd: io.cwd, clock: () => new Date(), stdout: io.stdout, stderr: io.stderr }, (c) => (exitCode = c)))
+    .command(slaCommandModule({ cwd: io.cwd, clock: () => new Date(), stdout: io.stdout, stderr: io.stderr }, (c) => (exitCode = c)))
     .command(
       'verify <bundle>',
       'recompute every hash in a bundle and rescan every entry',
@@ -499,7 +558,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       async (args) => {
         const config = await resolveConfig(args.config as string | false | undefined, io.cwd);
         const opts = await runOptions({ patterns: args.patterns }, io, createLogger(() => {}), config);
-        const loaded = (await loadRuleset(opts.patterns, opts.detectors)).detectors;
+        // secret-key-value (structured files) is listed last: it has no regex (not in --export-regex).
+        const loaded = reportedDetectors(await loadRuleset(opts.patterns, opts.detectors)).filter((d) => !args['export-regex'] || d.spec.pattern !== '');
         const off = opts.disable ?? [];
         for (const id of off) if (!loaded.some((d) => d.id === id)) throw new UsageError(`cannot disable detector '${id}': no such detector loaded`);
         const rs = { detectors: loaded.filter((d) => !off.includes(d.id)) };
@@ -585,6 +645,11 @@ export async function main(): Promise<void> {
     isTTY: process.stderr.isTTY === true,
     stdoutIsTTY: process.stdout.isTTY === true,
     columns: process.stderr.columns,
+    stdin: async () => {
+      const parts: Buffer[] = [];
+      for await (const c of process.stdin) parts.push(c as Buffer);
+      return Buffer.concat(parts);
+    },
   });
   process.exitCode = controller.signal.aborted ? 130 : code;
 }

@@ -43,10 +43,12 @@ export interface ConfigData {
   readonly detectors?: { readonly only?: readonly string[]; readonly disable?: readonly string[] };
   readonly patterns?: { readonly packs?: readonly string[]; readonly builtin?: boolean };
   readonly exclude?: readonly string[];
+  /** Globs of binary files to bundle unmodified and unscanned (like --include-unscanned). */
+  readonly includeUnscanned?: readonly string[];
   readonly allowlist?: AllowlistSpec;
   readonly baseline?: string;
   readonly keyFile?: string;
-  readonly limits?: { readonly maxFileSize?: number | string; readonly concurrency?: number };
+  readonly limits?: { readonly maxFileSize?: number | string; readonly concurrency?: number; readonly threads?: number };
 }
 
 /** A loaded configuration. Paths are resolved to absolute paths. */

@@ -22,3 +22,16 @@ export { evaluateGate } from './gate/gate.js';
 export type { GateOptions, GateResult, GateFinding } from './gate/gate.js';
 export type { KeepPolicy } from './detect/policy.js';
 export { renderSarif } from './report/sarif.js';
+export * from './incident/index.js';
+// Bulk archiving (issue 7): one bundle per incident, per-incident keys and the encrypted unmask map.
+export { archive } from './bulk/archive.js';
+export type { ArchiveOptions, ArchiveResult, IncidentOutcome } from './bulk/archive.js';
+export type { ArchiveIndex, IndexEntry, IndexBundle, IncidentStatus } from './bulk/index-file.js';
+export { discoverIncidents, digestIncident } from './bulk/incidents.js';
+export type { Incident, InputDigest } from './bulk/incidents.js';
+export { IncidentState, defaultStateDir, forgetIncident, stateId } from './pseudonym/state.js';
+export { IncidentMinter, unmaskText, ipv4Pseudonym, isPseudonymShape } from './pseudonym/minter.js';
+export type { PseudonymMode, UnmaskResult } from './pseudonym/minter.js';
+export { stageBundle } from './run.js';
+export type { StagedBundle } from './run.js';
+export type { TokenMinter } from './redact/redactor.js';

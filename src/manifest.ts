@@ -48,7 +48,18 @@ export function bundlePath(manifestPath: string): string {
   return manifestPath.split('!/').join('/');
 }
 
-export type FileStatus = 'redacted' | 'clean' | 'stripped' | 'excluded' | 'failed';
+export type FileStatus = 'redacted' | 'clean' | 'stripped' | 'unscanned' | 'excluded' | 'failed';
+
+/** The structured layer's record for one file. The text detectors ran on every byte in every case. */
+export interface StructureRecord {
+  readonly format: 'json' | 'ndjson' | 'har' | 'yaml' | 'ini' | 'env' | 'properties' | 'xml';
+  /** `applied`: the whole file parsed; `partial`: some NDJSON lines did not; `text-only`: the key rules did not run. */
+  readonly keyRules: 'applied' | 'partial' | 'text-only';
+  /** Why not `applied`: the text does not parse, or it is over the 64 MiB parse limit. */
+  readonly reason?: 'not-parseable' | 'too-large';
+  /** HAR bodies with a binary MIME type whose text was emptied (they cannot be scanned). */
+  readonly bodiesRemoved: number;
+}
 
 /** One input file's outcome. Paths are '/'-separated and relative to their input root. */
 export type FileRecord =
@@ -67,6 +78,8 @@ export type FileRecord =
       readonly bom: boolean;
       /** `gzip`: decompressed, scrubbed and recompressed under the same name. */
       readonly compression: 'none' | 'gzip';
+      /** Structured files (JSON, HAR, YAML, INI, XML...): how the key-name rules went (src/structure/). */
+      readonly structure?: StructureRecord;
       /** Findings per detector id. */
       readonly counts: Readonly<Record<string, number>>;
       readonly findings: readonly Finding[];
@@ -88,6 +101,15 @@ export type FileRecord =
       /** Findings in the removed metadata text; positions refer to that text (blocks joined by newlines). */
       readonly findings: readonly Finding[];
     }
+  | {
+      readonly path: string;
+      /** A binary file bundled unmodified and not scanned, because it matched `--include-unscanned`. */
+      readonly status: 'unscanned';
+      readonly bytesIn: number;
+      readonly bytesOut: number;
+      /** sha256 (hex) of the file, as stored in the bundle (the input's bytes). */
+      readonly sha256: string;
+    }
   | { readonly path: string; readonly status: 'excluded'; readonly reason: ExcludeReason; readonly bytesIn: number }
   | { readonly path: string; readonly status: 'failed'; readonly reason: string; readonly message: string };
 
@@ -97,6 +119,8 @@ export interface ManifestTotals {
   readonly clean: number;
   /** Images whose metadata was removed (pixels unscanned). */
   readonly stripped: number;
+  /** Binary files bundled unscanned (`--include-unscanned`); present only when there are any. */
+  readonly unscanned?: number;
   readonly excluded: number;
   readonly failed: number;
   readonly findings: number;
@@ -125,6 +149,10 @@ export interface Manifest {
   /** Sorted by path. */
   readonly files: readonly FileRecord[];
   readonly totals: ManifestTotals;
+  /** A part of a split set (`archive --max-part-size`): `files`/`totals` are this part's, `set` the whole set's totals. */
+  readonly part?: { readonly index: number; readonly count: number; readonly set: ManifestTotals };
+  /** `shape`: identifiers were replaced by shape-preserving pseudonyms (see src/pseudonym). */
+  readonly pseudonyms?: 'shape';
 }
 
 /** Computes totals from file records. */
@@ -134,6 +162,7 @@ export function computeTotals(files: readonly FileRecord[]): ManifestTotals {
   let redacted = 0;
   let clean = 0;
   let stripped = 0;
+  let unscanned = 0;
   let excluded = 0;
   let failed = 0;
   let findings = 0;
@@ -147,11 +176,12 @@ export function computeTotals(files: readonly FileRecord[]): ManifestTotals {
         byCategory[x.category]++;
         findings++;
       }
-    } else if (f.status === 'excluded') excluded++;
+    } else if (f.status === 'unscanned') unscanned++;
+    else if (f.status === 'excluded') excluded++;
     else failed++;
   }
   const sortedByDetector = Object.fromEntries(Object.entries(byDetector).sort(([a], [b]) => (a < b ? -1 : 1)));
-  return { files: files.length, redacted, clean, stripped, excluded, failed, findings, byDetector: sortedByDetector, byCategory };
+  return { files: files.length, redacted, clean, stripped, ...(unscanned ? { unscanned } : {}), excluded, failed, findings, byDetector: sortedByDetector, byCategory };
 }
 
 /** Serialises a manifest deterministically (2-space JSON, trailing newline). */

@@ -14,10 +14,10 @@ import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import fg from 'fast-glob';
-import unzipper from 'unzipper';
 import { BundleError, FileError } from './errors.js';
 import { loadRuleset } from './detect/load.js';
 import { Scanner } from './detect/scanner.js';
+import { isPseudonymShape } from './pseudonym/minter.js';
 import { Fingerprinter } from './fingerprint.js';
 import { createRedactor } from './redact/redactor.js';
 import { bundlePath } from './manifest.js';
@@ -45,6 +45,7 @@ interface BundleEntry {
 async function zipEntries(file: string): Promise<BundleEntry[]> {
   let dir;
   try {
+    const { default: unzipper } = await import('unzipper');
     dir = await unzipper.Open.file(file);
   } catch (err) {
     throw new BundleError(`${file}: not a readable zip (${(err as Error).message})`);
@@ -98,10 +99,19 @@ export async function verifyBundle(target: string, patterns?: readonly string[])
   }
 
   const ruleset = await loadRuleset(patterns);
-  const scanner = new Scanner(ruleset.detectors);
-  const listed = new Set(['manifest.json', 'REDACTIONS.md']);
-  const expected = new Map<string, { sha256: string; bytes: number; encoding: TextEncoding; gzip: boolean; image?: boolean }>();
+  // Shape-preserving pseudonyms (240.0.0.0/4, user-<hex>@example.invalid) are replacements, not findings.
+  const scanner = new Scanner(ruleset.detectors, true, manifest.pseudonyms === 'shape' ? (d, v) => isPseudonymShape(d.category, v) : undefined);
+  // TICKET.md and the incident file come from `pack --incident`: not in the manifest, rescanned like the rest.
+  const listed = new Set(['manifest.json', 'REDACTIONS.md', 'TICKET.md', 'incident.yaml', 'incident.json']);
+  const expected = new Map<string, { sha256: string; bytes: number; encoding: TextEncoding; gzip: boolean; image?: boolean; unscanned?: boolean }>();
   for (const f of manifest.files) {
+    if (f.status === 'unscanned') {
+      // Bundled on request without scanning (--include-unscanned): checked by hash only.
+      const name = `evidence/${bundlePath(f.path)}`;
+      listed.add(name);
+      expected.set(name, { sha256: f.sha256, bytes: f.bytesOut, encoding: 'utf-8', gzip: false, unscanned: true });
+      if (!byName.has(name)) problems.push(`${name}: listed in the manifest but missing from the bundle`);
+    }
     if (f.status === 'stripped') {
       const name = `evidence/${bundlePath(f.path)}`;
       listed.add(name);
@@ -119,6 +129,12 @@ export async function verifyBundle(target: string, patterns?: readonly string[])
   for (const e of entries) {
     if (!listed.has(e.name)) problems.push(`${e.name}: in the bundle but not listed in the manifest`);
     const image = expected.get(e.name);
+    if (image?.unscanned) {
+      const data = await readAll(e);
+      const sha = createHash('sha256').update(data).digest('hex');
+      if (sha !== image.sha256 || data.length !== image.bytes) problems.push(`${e.name}: content does not match the manifest (sha256 or size differs)`);
+      continue;
+    }
     if (image?.image) {
       // An image is checked by hash and by finding no metadata left to strip.
       const data = await readAll(e);

@@ -40,6 +40,15 @@ export function renderRedactionsMd(m: Manifest, detectorInfo: ReadonlyMap<string
     for (const f of images) if (f.status === 'stripped') lines.push(`| ${esc(`evidence/${bundlePath(f.path)}`)} | ${f.removed.length} block(s) | ${f.findings.length} |`);
     lines.push('');
   }
+  const raw = m.files.filter((f) => f.status === 'unscanned');
+  if (raw.length > 0) {
+    lines.push('## Bundled without scanning', '', 'These binary files were included unmodified on request (`--include-unscanned`) and were **not scanned**: check them yourself before attaching.', '');
+    lines.push('| file |', '|---|');
+    for (const f of raw) lines.push(`| ${esc(`evidence/${bundlePath(f.path)}`)} |`);
+    lines.push('');
+  }
+  const emptied = m.files.reduce((n, f) => n + (f.status === 'redacted' || f.status === 'clean' ? (f.structure?.bodiesRemoved ?? 0) : 0), 0);
+  if (emptied > 0) lines.push(`HAR bodies with a binary MIME type (images, fonts, octet-stream) cannot be scanned: ${emptied} were emptied.`, '');
   const left = m.files.filter((f) => f.status === 'excluded' || f.status === 'failed');
   if (left.length > 0) {
     lines.push('## Left out of this bundle', '', 'These inputs were not included, so nothing unscanned reaches the ticket.', '');

@@ -26,15 +26,23 @@ export class Staging {
 
   /** Path of an evidence file inside the staging folder; creates its parent folders. */
   async evidenceFile(name: string): Promise<string> {
-    const p = path.join(this.dir, 'evidence', ...bundlePath(name).split('/'));
-    await mkdir(path.dirname(p), { recursive: true });
-    return p;
+    return evidencePath(this.dir, name);
   }
 
   /** Removes the staging folder and everything in it. Safe to call more than once. */
   async discard(): Promise<void> {
     await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Path of the evidence file for manifest path `name` inside staging folder `dir`; creates its
+ * parent folders. (Worker threads have the folder's path, not the Staging object.)
+ */
+export async function evidencePath(dir: string, name: string): Promise<string> {
+  const p = path.join(dir, 'evidence', ...bundlePath(name).split('/'));
+  await mkdir(path.dirname(p), { recursive: true });
+  return p;
 }
 
 /** True when `p` exists and is a folder with at least one entry. */

@@ -13,16 +13,20 @@ export type ZipEntry = { readonly name: string } & ({ readonly file: string } | 
 /** DOS time cannot represent dates before 1980. */
 const DOS_EPOCH = Date.UTC(1980, 0, 1, 0, 0, 0);
 
+/** Deflate level of bundles unless chosen (zlib's default; the same as `zip -6`). */
+export const DEFAULT_ZIP_LEVEL = 6;
+
 /**
  * Writes `entries` to a new zip at `dest`.
  * @param date the timestamp of every entry (clamped to 1980-01-01 or later).
+ * @param level deflate level 0 (store) – 9 (smallest, slowest).
  * @returns size in bytes and sha256 (hex) of the zip.
  */
-export async function writeZip(dest: string, entries: readonly ZipEntry[], date: Date): Promise<{ bytes: number; sha256: string }> {
+export async function writeZip(dest: string, entries: readonly ZipEntry[], date: Date, level = DEFAULT_ZIP_LEVEL): Promise<{ bytes: number; sha256: string }> {
   const when = new Date(Math.max(date.getTime(), DOS_EPOCH));
   // archiver is loaded only when a zip is written: it costs ~0.4 s of start-up for every command.
   const { ZipArchive } = await import('archiver');
-  const archive = new ZipArchive({ zlib: { level: 6 } });
+  const archive = new ZipArchive(level === 0 ? { store: true } : { zlib: { level } });
   const out = createWriteStream(dest, { flags: 'wx' });
   const hash = createHash('sha256');
   let bytes = 0;

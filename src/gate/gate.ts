@@ -12,6 +12,7 @@
 import path from 'node:path';
 import pLimit from 'p-limit';
 import type { Category } from '../detect/detector.js';
+import { reportedDetectors } from '../detect/load.js';
 import type { FileRecord, Finding } from '../manifest.js';
 import type { ScanResult } from '../run.js';
 import type { Allowlist } from './allowlist.js';
@@ -52,14 +53,14 @@ export interface GateFinding {
  */
 export interface UnscannedInput {
   readonly path: string;
-  readonly status: 'failed' | 'excluded' | 'stripped';
+  readonly status: 'failed' | 'excluded' | 'stripped' | 'unscanned';
   readonly reason: string;
 }
 
 /** Every input and what happened to it. */
 export interface GateFile {
   readonly path: string;
-  readonly status: 'scanned' | 'stripped' | 'excluded' | 'failed';
+  readonly status: 'scanned' | 'stripped' | 'unscanned' | 'excluded' | 'failed';
   /** Why it was excluded or failed. */
   readonly reason?: string;
   /** Findings in it that are not suppressed. */
@@ -121,7 +122,7 @@ const posix = (p: string): string => p.split(path.sep).join('/');
 /** Applies suppressions and the threshold to a scan. */
 export async function evaluateGate(scan: ScanResult, opts: GateOptions): Promise<GateResult> {
   const { manifest } = scan;
-  const known = new Set(scan.ruleset.detectors.map((d) => d.id));
+  const known = new Set(reportedDetectors(scan.ruleset).map((d) => d.id));
   const absOf = (f: FileRecord): string => scan.sources.get(f.path) ?? path.join(scan.base, f.path);
   const reportPath = (f: FileRecord): string => posix(path.relative(opts.root, path.join(scan.base, f.path))) || f.path;
 
@@ -162,6 +163,12 @@ export async function evaluateGate(scan: ScanResult, opts: GateOptions): Promise
     if (f.status === 'failed') {
       unscanned.push({ path: rp, status: 'failed', reason: f.reason });
       files.push({ path: rp, status: 'failed', reason: f.reason, findings: 0 });
+      continue;
+    }
+    if (f.status === 'unscanned') {
+      // Bundled on request (--include-unscanned), but nothing in it was looked at.
+      unscanned.push({ path: rp, status: 'unscanned', reason: 'included-unscanned' });
+      files.push({ path: rp, status: 'unscanned', reason: 'included-unscanned', findings: 0 });
       continue;
     }
     if (f.status === 'stripped') unscanned.push({ path: rp, status: 'stripped', reason: 'pixels-unscanned' });
@@ -205,7 +212,7 @@ export async function evaluateGate(scan: ScanResult, opts: GateOptions): Promise
     allowUnscanned: opts.allowUnscanned,
     baseline: opts.baseline !== undefined,
     root: opts.root,
-    detectors: scan.ruleset.detectors.map((d) => ({ id: d.id, category: d.category, description: d.description })),
+    detectors: reportedDetectors(scan.ruleset).map((d) => ({ id: d.id, category: d.category, description: d.description })),
     rulesetSha256: manifest.ruleset.sha256,
     files,
     findings,

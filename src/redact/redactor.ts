@@ -15,11 +15,13 @@ import type { TransformCallback } from 'node:stream';
 import { isUtf8 } from 'node:buffer';
 import { FileError } from '../errors.js';
 import type { Scanner, FileScanner, Hit } from '../detect/scanner.js';
+import type { Detector } from '../detect/detector.js';
 import { compareHits } from '../detect/scanner.js';
 import { CONTEXT_BYTES } from '../detect/checks.js';
 import type { Fingerprinter } from '../fingerprint.js';
 import type { Finding } from '../manifest.js';
 import { labelHit, mergeHits } from './plan.js';
+import type { Span } from './plan.js';
 import { formatToken } from './token.js';
 
 /** What a finished redaction reports. */
@@ -39,7 +41,35 @@ export interface RedactorOptions {
    * tests set 0 to exercise every window boundary. @default 65536
    */
   readonly minScanBytes?: number;
+  /** Makes the replacement text for a span instead of the default typed token (see {@link TokenMinter}). */
+  readonly mint?: TokenMinter;
 }
+
+/**
+ * A hit decided outside the scanner (structured files: the value of a secret-like key, see
+ * src/structure/). Offsets are absolute byte offsets in the redactor's input. It merges with
+ * detector hits like any other hit, so tokens, fingerprints, lines and columns work the same.
+ */
+export interface ForcedHit extends Hit {
+  readonly forced: true;
+  /** Wrap the token in double quotes: the value was a bare JSON/YAML scalar (number, plain word). */
+  readonly quote?: boolean;
+  /** Emit these bytes instead of a token (a re-encoded HAR body); used only when no other hit overlaps. */
+  readonly replacement?: Buffer;
+  /** Findings inside a replaced value; recorded at the hit's position instead of the hit itself. */
+  readonly inner?: ReadonlyArray<Pick<Finding, 'detector' | 'category' | 'fingerprint'>>;
+}
+
+/**
+ * Optional hook that makes the replacement text of one redacted span (default:
+ * `formatToken(detector.id, fingerprint)`). Used by bulk archiving to record value → token in a
+ * per-incident map and for shape-preserving pseudonyms. Must be a pure function of its arguments
+ * (plus fixed state), so that output stays deterministic whatever order files finish in.
+ * @param detector the detector labelling the span (its id and category)
+ * @param value the original bytes of the span (never to be logged)
+ * @param fingerprint the keyed fingerprint of `value` (12 hex digits)
+ */
+export type TokenMinter = (detector: Pick<Detector, 'id' | 'category'>, value: Buffer, fingerprint: string) => string;
 
 /** Input is scanned in windows of at least this many new bytes (64 KiB). */
 const MIN_SCAN_BYTES = 64 * 1024;
@@ -86,6 +116,9 @@ export class RedactTransform extends Transform {
   private gatheredBytes = 0;
   /** Bytes of an incomplete UTF-8 character carried to the next chunk. */
   private utf8Tail: Buffer = Buffer.alloc(0);
+  /** Forced hits (sorted by start) and the next one not yet moved into `open`. */
+  private readonly forced: ForcedHit[] = [];
+  private forcedNext = 0;
 
   constructor(
     scanner: Scanner,
@@ -99,6 +132,19 @@ export class RedactTransform extends Transform {
   /** Valid after the stream has ended. */
   get result(): RedactionResult {
     return { findings: this.findings, bytesIn: this.bytesIn, bytesOut: this.bytesOut };
+  }
+
+  /**
+   * Adds hits decided outside the scanner. They must be sorted by start, start at or after every
+   * earlier forced hit and after every byte already written (so output cannot depend on chunking).
+   * @throws Error when that order is violated (a bug, reported as a scan error: fail closed).
+   */
+  force(hits: readonly ForcedHit[]): void {
+    for (const h of hits) {
+      const last = this.forced[this.forced.length - 1];
+      if (h.start < this.bytesIn || h.end <= h.start || (last && h.start < last.start)) throw new Error(`${this.options.name}: forced hit out of order`);
+      this.forced.push(h);
+    }
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
@@ -132,6 +178,7 @@ export class RedactTransform extends Transform {
     try {
       this.checkText(Buffer.alloc(0), true);
       this.processGathered(true);
+      if (this.forcedNext < this.forced.length || this.open.length > 0) throw new Error(`${this.options.name}: forced hit past the end of the input`);
       cb();
     } catch (err) {
       cb(err as Error);
@@ -155,6 +202,7 @@ export class RedactTransform extends Transform {
     const windowEnd = base + window.length;
     const hits = this.files.scan(window, base, eof);
     if (hits.length) this.open.push(...hits);
+    while (this.forcedNext < this.forced.length && this.forced[this.forcedNext]!.start < windowEnd) this.open.push(this.forced[this.forcedNext++]!);
     this.open.sort(compareHits);
 
     let cut = eof ? windowEnd : Math.min(this.files.frontier, windowEnd);
@@ -175,10 +223,20 @@ export class RedactTransform extends Transform {
         continue;
       }
       out.push(window.subarray(at - base, s.start - base));
-      for (const h of s.hits) this.record(window, base, h);
-      const label = labelHit(s);
-      out.push(Buffer.from(formatToken(label.detector.id, this.fingerprints.of(window.subarray(s.start - base, s.end - base)))));
+      this.recordSpan(window, base, s);
+      const own = s.hits.length === 1 ? (s.hits[0] as Partial<ForcedHit>).replacement : undefined;
       at = s.end;
+      if (own) {
+        out.push(own);
+        continue;
+      }
+      const label = labelHit(s);
+      const value = window.subarray(s.start - base, s.end - base);
+      const fp = this.fingerprints.of(value);
+      const token = this.options.mint ? this.options.mint(label.detector, value, fp) : formatToken(label.detector.id, fp);
+      // A bare scalar (JSON number, YAML plain word) becomes a quoted string so the document still parses.
+      const quote = s.hits.some((h) => (h as Partial<ForcedHit>).quote && h.start === s.start && h.end === s.end);
+      out.push(Buffer.from(quote ? `"${token}"` : token));
     }
     out.push(window.subarray(at - base, cut - base));
     this.advance(window, base, cut);
@@ -194,6 +252,21 @@ export class RedactTransform extends Transform {
     const keepFrom = Math.max(base, cut - CONTEXT_BYTES);
     this.pending = Buffer.from(window.subarray(keepFrom - base));
     this.pendingBase = keepFrom;
+  }
+
+  /**
+   * Records a merged span's hits. A forced hit wholly covered by a detector hit adds nothing (the
+   * detector already names the value); a replaced value records the findings inside it instead.
+   */
+  private recordSpan(window: Buffer, base: number, s: Span): void {
+    for (const h of s.hits) {
+      const f = h as Partial<ForcedHit>;
+      if (!f.forced) this.record(window, base, h);
+      else if (f.inner) {
+        this.advance(window, base, h.start);
+        for (const x of f.inner) this.findings.push({ detector: x.detector, category: x.category, line: this.line, column: this.column, start: h.start, end: h.end, fingerprint: x.fingerprint });
+      } else if (!s.hits.some((o) => !(o as Partial<ForcedHit>).forced && o.start <= h.start && o.end >= h.end)) this.record(window, base, h);
+    }
   }
 
   private record(window: Buffer, base: number, h: Hit): void {
@@ -256,14 +329,16 @@ export async function redactBuffer(
  * Redacts a short in-memory value synchronously (used for file names, which are part of the
  * bundle too). Same scanner, same merging, same tokens as file content.
  */
-export function redactSmall(scanner: Scanner, fingerprints: Fingerprinter, input: Buffer): { output: Buffer; hits: number } {
+export function redactSmall(scanner: Scanner, fingerprints: Fingerprinter, input: Buffer, mint?: TokenMinter): { output: Buffer; hits: number } {
   const hits = scanner.forFile().scan(input, 0, true).sort(compareHits);
   if (hits.length === 0) return { output: input, hits: 0 };
   const out: Buffer[] = [];
   let at = 0;
   for (const s of mergeHits(hits)) {
     out.push(input.subarray(at, s.start));
-    out.push(Buffer.from(formatToken(labelHit(s).detector.id, fingerprints.of(input.subarray(s.start, s.end)))));
+    const value = input.subarray(s.start, s.end);
+    const detector = labelHit(s).detector;
+    out.push(Buffer.from(mint ? mint(detector, value, fingerprints.of(value)) : formatToken(detector.id, fingerprints.of(value))));
     at = s.end;
   }
   out.push(input.subarray(at));

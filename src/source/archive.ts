@@ -11,8 +11,6 @@ import type { Readable } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import unzipper from 'unzipper';
-import tar from 'tar-stream';
 import { FileError } from '../errors.js';
 
 /** Archive formats read as folders of evidence. */
@@ -101,6 +99,8 @@ const S_IFLNK = 0o120000;
 async function walkZip(file: string, limits: ArchiveLimits, visit: (m: MemberEvent) => Promise<void>): Promise<void> {
   let dir;
   try {
+    // Loaded on first use: most runs hold no archive, and these modules cost ~60 ms of start-up.
+    const { default: unzipper } = await import('unzipper');
     dir = await unzipper.Open.file(file);
   } catch (err) {
     throw new FileError('corrupt', `not a readable zip (${(err as Error).message})`, { cause: err });
@@ -119,6 +119,7 @@ async function walkZip(file: string, limits: ArchiveLimits, visit: (m: MemberEve
 }
 
 async function walkTar(file: string, gz: boolean, visit: (m: MemberEvent) => Promise<void>): Promise<void> {
+  const { default: tar } = await import('tar-stream');
   const extract = tar.extract();
   // The member being read: if the archive breaks mid-member, its reader must fail, not hang.
   let current: PassThrough | undefined;

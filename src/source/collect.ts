@@ -29,6 +29,8 @@ export interface CollectOptions {
   readonly maxFileBytes: number;
   /** `strip`: PNG/JPEG/GIF/WebP are collected (their metadata is removed); `skip`: left out as binary. */
   readonly images?: 'strip' | 'skip';
+  /** Globs of binary files to collect anyway (`--include-unscanned`: bundled unmodified, unscanned). */
+  readonly includeUnscanned?: readonly string[];
 }
 
 export interface Collected {
@@ -131,7 +133,8 @@ export async function collect(inputs: readonly string[], opts: CollectOptions): 
       skipped.set(name, { path: name, reason: 'special-file', bytesIn: 0 });
       continue;
     }
-    if (hasBinaryExtension(name) && !(opts.images === 'strip' && hasImageExtension(name))) {
+    const wanted = opts.includeUnscanned !== undefined && opts.includeUnscanned.length > 0 && micromatch.isMatch(name, opts.includeUnscanned as string[], { dot: true });
+    if (hasBinaryExtension(name) && !(opts.images === 'strip' && hasImageExtension(name)) && !wanted) {
       skipped.set(name, { path: name, reason: 'binary', bytesIn: st.size });
       continue;
     }

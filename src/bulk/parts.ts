@@ -1,0 +1,166 @@
+/**
+ * Writing an incident's bundle from a staged run: one zip, or — when it would exceed
+ * `--max-part-size` — self-contained parts `<name>-part<i>of<n>.zip`. Each part holds a whole
+ * number of evidence files, its own `manifest.json` (the part's files and totals, plus the set's
+ * totals under `part.set`) and `REDACTIONS.md`, so `aliscrub verify` checks each part on its own.
+ * Files go to parts in path order, greedily, by their deflated size (zlib level 6, the level of
+ * the bundle), so the split is deterministic. A file that alone does not fit gets a part of its own
+ * that is over the limit, and is reported (`oversized`); nothing is left out silently.
+ */
+import { createReadStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createDeflateRaw, deflateRawSync } from 'node:zlib';
+import { computeTotals, serializeManifest } from '../manifest.js';
+import type { FileRecord, Manifest, ManifestTotals } from '../manifest.js';
+import { renderRedactionsMd } from '../bundle/redactions-md.js';
+import { writeZip } from '../bundle/zip.js';
+import type { ZipEntry } from '../bundle/zip.js';
+import type { StagedBundle } from '../run.js';
+
+/** One written zip. */
+export interface WrittenZip {
+  /** File name (`<base>.zip` or `<base>-part<i>of<n>.zip`). */
+  readonly name: string;
+  /** Absolute path (inside the staging folder). */
+  readonly path: string;
+  readonly bytes: number;
+  readonly sha256: string;
+}
+
+/** What {@link writeBundles} produced. */
+export interface WrittenBundles {
+  /** `single`: one zip; `parts`: a folder of parts. */
+  readonly kind: 'single' | 'parts';
+  /** The zip(s), in part order. */
+  readonly zips: readonly WrittenZip[];
+  /** For `parts`: the folder holding them (publish it as a whole). */
+  readonly folder?: string;
+  /** Evidence files that alone exceed the limit (each in a part of its own). */
+  readonly oversized: number;
+}
+
+export interface BundleOptions {
+  /** Split above this many bytes per zip; undefined or 0 = never split. */
+  readonly maxPartBytes?: number;
+  /** Extra top-level manifest fields (e.g. `pseudonyms`). */
+  readonly extra?: Pick<Manifest, 'pseudonyms'>;
+}
+
+/** Zip bytes per entry besides its data: local header, data descriptor, central record (zip64 extras included), twice the name. */
+const ENTRY_OVERHEAD = 30 + 24 + 46 + 40;
+/** End of central directory (with zip64 records). */
+const ZIP_TAIL = 22 + 56 + 20;
+
+/** Deflated size of a file at level 6 (what archiver writes for it). */
+async function deflatedSize(file: string): Promise<number> {
+  let n = 0;
+  await pipeline(
+    createReadStream(file),
+    createDeflateRaw({ level: 6 }),
+    new Writable({
+      write(c: Buffer, _e, cb) {
+        n += c.length;
+        cb();
+      },
+    }),
+  );
+  return n;
+}
+
+function withExtra(m: Manifest, extra: BundleOptions['extra']): Manifest {
+  return extra?.pseudonyms ? { ...m, pseudonyms: extra.pseudonyms } : m;
+}
+
+function partNote(index: number, count: number, set: ManifestTotals): string {
+  return [
+    `## Part ${index} of ${count}`,
+    '',
+    `This zip is part ${index} of ${count} of one incident's bundle; each part is complete in itself (its own manifest and summary).`,
+    `Files and totals above are this part's. The whole set: ${set.files} files (redacted ${set.redacted}, clean ${set.clean}, left out ${set.excluded + set.failed}),`,
+    `${set.findings} replacements (secret ${set.byCategory.secret}, pii ${set.byCategory.pii}, identifier ${set.byCategory.identifier}). The same value has the same token in every part.`,
+    '',
+  ].join('\n');
+}
+
+async function zipOf(dest: string, staged: StagedBundle, manifest: Manifest, evidence: StagedBundle['evidence'], note?: string): Promise<{ bytes: number; sha256: string }> {
+  const entries: ZipEntry[] = evidence.map((e) => ({ name: e.name, file: e.file }));
+  entries.push({ name: 'manifest.json', data: Buffer.from(serializeManifest(manifest)) });
+  entries.push({ name: 'REDACTIONS.md', data: Buffer.from(renderRedactionsMd(manifest, staged.detectorInfo) + (note ? `\n${note}` : '')) });
+  return writeZip(dest, entries, new Date(manifest.createdAt));
+}
+
+/**
+ * Writes the bundle (or its parts) for a staged run into `dir`.
+ * @param base bundle name without `.zip`
+ */
+export async function writeBundles(staged: StagedBundle, dir: string, base: string, opts: BundleOptions): Promise<WrittenBundles> {
+  const full = withExtra(staged.manifest, opts.extra);
+  const single = path.join(dir, `${base}.zip`);
+  const written = await zipOf(single, staged, full, staged.evidence);
+  const max = opts.maxPartBytes ?? 0;
+  if (max <= 0 || written.bytes <= max) return { kind: 'single', zips: [{ name: `${base}.zip`, path: single, ...written }], oversized: 0 };
+
+  // Sizes each file adds to a part: deflated data, zip overhead, its share of the deflated manifest
+  // and summary. Estimates; every part is checked after it is written and the split redone if one is over.
+  const rawManifest = Buffer.from(serializeManifest(full));
+  const ratio = Math.min(1, Math.max(0.05, deflateRawSync(rawManifest, { level: 6 }).length / rawManifest.length) * 1.25);
+  const emptyBytes = Buffer.byteLength(serializeManifest({ ...full, files: [] }));
+  const cost = new Map<string, number>();
+  for (const e of staged.evidence) {
+    const record = Buffer.byteLength(serializeManifest({ ...full, files: [e.record] })) - emptyBytes;
+    cost.set(e.name, (await deflatedSize(e.file)) + ENTRY_OVERHEAD + 2 * Buffer.byteLength(e.name) + Math.ceil(record * ratio) + Buffer.byteLength(e.name) + 64);
+  }
+  const leftOut: FileRecord[] = staged.manifest.files.filter((f) => f.status === 'excluded' || f.status === 'failed');
+  const fixedOf = (first: boolean): number => {
+    const m: Manifest = { ...full, files: first ? leftOut : [], totals: computeTotals(first ? leftOut : []), part: { index: 999, count: 999, set: full.totals } };
+    const md = renderRedactionsMd(m, staged.detectorInfo) + partNote(999, 999, full.totals);
+    return deflateRawSync(serializeManifest(m), { level: 6 }).length + deflateRawSync(md, { level: 6 }).length + 2 * ENTRY_OVERHEAD + 64 + ZIP_TAIL + 512;
+  };
+  const fixedFirst = fixedOf(true);
+  const fixedRest = fixedOf(false);
+  const fixed = (first: boolean): number => (first ? fixedFirst : fixedRest);
+
+  let margin = 0;
+  for (let attempt = 0; attempt < 6; attempt++) {
+    // Greedy, in path order.
+    const groups: Array<StagedBundle['evidence'][number][]> = [];
+    let cur: StagedBundle['evidence'][number][] = [];
+    let used = fixed(true);
+    for (const e of staged.evidence) {
+      const c = cost.get(e.name)!;
+      if (cur.length > 0 && used + c > max - margin) {
+        groups.push(cur);
+        cur = [];
+        used = fixed(false);
+      }
+      cur.push(e);
+      used += c;
+    }
+    if (cur.length > 0 || groups.length === 0) groups.push(cur);
+    const count = groups.length;
+    const folder = path.join(dir, 'parts');
+    await mkdir(folder, { recursive: true });
+    const zips: WrittenZip[] = [];
+    let over = 0;
+    let oversized = 0;
+    for (let i = 0; i < count; i++) {
+      const files = [...(i === 0 ? leftOut : []), ...groups[i]!.map((e) => e.record)].sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
+      const m: Manifest = { ...full, files, totals: computeTotals(files), part: { index: i + 1, count, set: full.totals } };
+      const name = `${base}-part${i + 1}of${count}.zip`;
+      const dest = path.join(folder, name);
+      const w = await zipOf(dest, staged, m, groups[i]!, partNote(i + 1, count, full.totals));
+      zips.push({ name, path: dest, ...w });
+      if (w.bytes > max && groups[i]!.length > 1) over = Math.max(over, w.bytes - max);
+      else if (w.bytes > max) oversized++;
+    }
+    if (over === 0) return { kind: 'parts', zips, folder, oversized };
+    // An estimate was short (should not happen): tighten and redo.
+    const { rm } = await import('node:fs/promises');
+    await rm(folder, { recursive: true, force: true });
+    margin += over + 4096;
+  }
+  throw new Error('could not split the bundle under --max-part-size');
+}

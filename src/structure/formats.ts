@@ -1,0 +1,311 @@
+/**
+ * Parsers: each turns a document's text into ranges to redact (UTF-16 units of that text), or
+ * returns undefined when the text does not parse (the caller falls back to the text detectors).
+ * Values are found by key name only; the text detectors still run on every byte.
+ */
+import { parseTree } from 'jsonc-parser';
+import type { Node as JsonNode, ParseError } from 'jsonc-parser';
+import { isAlias, isMap, isPair, isScalar, isSeq, parseAllDocuments } from 'yaml';
+import type { Node as YamlNode } from 'yaml';
+import { SaxesParser } from 'saxes';
+import type { SecretKeys } from './keys.js';
+import { keyRuleSpans } from './tree.js';
+import type { SNode, TextSpan } from './tree.js';
+
+/** Structured formats recognised by file name. */
+export type StructuredFormat = 'json' | 'ndjson' | 'har' | 'yaml' | 'ini' | 'env' | 'properties' | 'xml';
+
+/**
+ * The structured format of a file from its name (a trailing `.gz` is ignored: the content is
+ * decompressed before this layer sees it), or undefined for plain text.
+ */
+export function formatFor(name: string): StructuredFormat | undefined {
+  let base = (name.split('/').pop() ?? name).toLowerCase();
+  if (base.endsWith('.gz')) base = base.slice(0, -3);
+  const ext = base.includes('.') ? base.slice(base.lastIndexOf('.') + 1) : '';
+  if (base === '.env' || base.startsWith('.env.') || ext === 'env') return 'env';
+  if (base === 'credentials') return 'ini'; // ~/.alibabacloud/credentials
+  switch (ext) {
+    case 'json':
+      return 'json';
+    case 'ndjson':
+    case 'jsonl':
+      return 'ndjson';
+    case 'har':
+      return 'har';
+    case 'yaml':
+    case 'yml':
+      return 'yaml';
+    case 'ini':
+    case 'cfg':
+    case 'conf':
+      return 'ini';
+    case 'properties':
+      return 'properties';
+    case 'xml':
+      return 'xml';
+    default:
+      return undefined;
+  }
+}
+
+// ---------------------------------------------------------------- JSON
+
+/** Parses strict JSON into a tree with source ranges; undefined when it is not valid JSON. */
+export function parseJson(text: string): { tree: SNode; root: JsonNode } | undefined {
+  const errors: ParseError[] = [];
+  const root = parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  if (!root || errors.length > 0) return undefined;
+  return { tree: fromJson(root), root };
+}
+
+function fromJson(n: JsonNode): SNode {
+  switch (n.type) {
+    case 'object':
+      return {
+        kind: 'map',
+        entries: (n.children ?? []).map((p) => ({ key: String(p.children![0]!.value), value: fromJson(p.children![1]!) })),
+      };
+    case 'array':
+      return { kind: 'seq', items: (n.children ?? []).map(fromJson) };
+    case 'string':
+      return { kind: 'scalar', text: n.value as string, redactable: true, start: n.offset + 1, end: n.offset + n.length - 1, bare: false };
+    case 'number':
+      return { kind: 'scalar', text: undefined, redactable: true, start: n.offset, end: n.offset + n.length, bare: true };
+    default:
+      return { kind: 'scalar', text: undefined, redactable: false, start: n.offset, end: n.offset + n.length, bare: true };
+  }
+}
+
+/** Key rules over a JSON document. */
+export function jsonSpans(text: string, keys: SecretKeys): TextSpan[] | undefined {
+  const parsed = parseJson(text);
+  return parsed ? keyRuleSpans(parsed.tree, keys) : undefined;
+}
+
+// ---------------------------------------------------------------- YAML
+
+/** Key rules over every document of a YAML stream; undefined when any document has an error. */
+export function yamlSpans(text: string, keys: SecretKeys): TextSpan[] | undefined {
+  const docs = parseAllDocuments(text, { uniqueKeys: false });
+  if (!Array.isArray(docs)) return undefined; // an empty stream parses to an EmptyStream
+  const out: TextSpan[] = [];
+  for (const doc of docs) {
+    if (doc.errors.length > 0) return undefined;
+    if (doc.contents) keyRuleSpans(fromYaml(doc.contents, text), keys, out);
+  }
+  return out;
+}
+
+const EMPTY_MAP: SNode = { kind: 'map', entries: [] };
+
+function fromYaml(n: YamlNode | null | unknown, text: string): SNode {
+  if (isMap(n)) {
+    const entries: Array<{ key: string; value: SNode }> = [];
+    for (const p of n.items) {
+      if (!isPair(p)) continue;
+      const key = isScalar(p.key) ? String(p.key.value) : '';
+      entries.push({ key, value: fromYaml(p.value, text) });
+    }
+    return { kind: 'map', entries };
+  }
+  if (isSeq(n)) return { kind: 'seq', items: n.items.map((i) => fromYaml(i, text)) };
+  if (isScalar(n) && n.range) {
+    const [start, valueEnd] = n.range;
+    const v = n.value;
+    const redactable = typeof v === 'string' ? v.length > 0 : typeof v === 'number' || typeof v === 'bigint';
+    if (n.type === 'QUOTE_DOUBLE' || n.type === 'QUOTE_SINGLE')
+      return { kind: 'scalar', text: String(v), redactable, start: start + 1, end: valueEnd - 1, bare: false };
+    // Plain and block scalars: the whole range (a block's `|` header included) becomes a quoted
+    // token; trailing line breaks stay so the next key keeps its line.
+    let end = valueEnd;
+    while (end > start && isSpace(text.charCodeAt(end - 1))) end--;
+    return { kind: 'scalar', text: typeof v === 'string' ? v : undefined, redactable, start, end, bare: true };
+  }
+  if (isAlias(n)) return EMPTY_MAP; // the anchored value is handled where it is defined
+  return EMPTY_MAP;
+}
+
+const isSpace = (c: number): boolean => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+
+// ---------------------------------------------------------------- INI, .env, .properties
+
+/**
+ * Line-based `key = value` / `key: value` files: INI and `.conf` (sections, `;`/`#` comments),
+ * `.env` (`export KEY=value`, quotes, ` #` comments after unquoted values) and `.properties`
+ * (`!` comments, `\` continuation lines). Lines that are not assignments are skipped. Never fails.
+ */
+export function lineSpans(text: string, format: 'ini' | 'env' | 'properties', keys: SecretKeys): TextSpan[] {
+  const out: TextSpan[] = [];
+  let lineStart = 0;
+  while (lineStart < text.length) {
+    let lineEnd = text.indexOf('\n', lineStart);
+    if (lineEnd < 0) lineEnd = text.length;
+    let next = lineEnd + 1;
+    let i = lineStart;
+    while (i < lineEnd && (text[i] === ' ' || text[i] === '\t')) i++;
+    const c = text[i];
+    if (i < lineEnd && c !== '#' && c !== ';' && c !== '[' && !(format === 'properties' && c === '!')) {
+      if (format === 'env' && text.startsWith('export ', i)) i += 7;
+      let sep = -1;
+      for (let j = i; j < lineEnd; j++) {
+        const ch = text[j];
+        if (ch === '=' || (format !== 'env' && ch === ':')) {
+          sep = j;
+          break;
+        }
+      }
+      if (sep > i && keys.isSecret(text.slice(i, sep).trim())) {
+        let v = sep + 1;
+        while (v < lineEnd && (text[v] === ' ' || text[v] === '\t')) v++;
+        let end = lineEnd;
+        if (end > v && text[end - 1] === '\r') end--;
+        const q = text[v];
+        if ((q === '"' || q === "'") && format !== 'properties') {
+          const close = text.indexOf(q, v + 1);
+          if (close >= 0 && close < end) {
+            if (close > v + 1) out.push({ start: v + 1, end: close });
+            lineStart = next;
+            continue;
+          }
+        }
+        if (format === 'env') {
+          const hash = text.indexOf(' #', v);
+          if (hash >= 0 && hash < end) end = hash;
+        }
+        if (format === 'properties') {
+          // A value continues while its line ends in an odd number of backslashes.
+          while (endsContinued(text, lineStart, end) && next < text.length) {
+            lineStart = next;
+            let e = text.indexOf('\n', lineStart);
+            if (e < 0) e = text.length;
+            next = e + 1;
+            end = e > lineStart && text[e - 1] === '\r' ? e - 1 : e;
+          }
+        }
+        while (end > v && (text[end - 1] === ' ' || text[end - 1] === '\t')) end--;
+        if (end > v) out.push({ start: v, end });
+      }
+    }
+    lineStart = next;
+  }
+  return out;
+}
+
+function endsContinued(text: string, from: number, end: number): boolean {
+  let n = 0;
+  for (let i = end - 1; i >= from && text[i] === '\\'; i--) n++;
+  return n % 2 === 1;
+}
+
+// ---------------------------------------------------------------- form-urlencoded
+
+/** `a=1&password=x`: values of secret-like names (names are URL-decoded first). */
+export function formSpans(text: string, keys: SecretKeys, from = 0, to = text.length): TextSpan[] {
+  const out: TextSpan[] = [];
+  let at = from;
+  while (at < to) {
+    let amp = text.indexOf('&', at);
+    if (amp < 0 || amp > to) amp = to;
+    const eq = text.indexOf('=', at);
+    if (eq >= 0 && eq < amp && amp > eq + 1) {
+      let name = text.slice(at, eq).split('+').join(' ');
+      try {
+        name = decodeURIComponent(name);
+      } catch {
+        // keep the raw name
+      }
+      if (keys.isSecret(name)) out.push({ start: eq + 1, end: amp });
+    }
+    at = amp + 1;
+  }
+  return out;
+}
+
+/** The query string of a URL: values of secret-like parameters. */
+export function urlSpans(url: string, keys: SecretKeys): TextSpan[] {
+  const q = url.indexOf('?');
+  if (q < 0) return [];
+  let end = url.indexOf('#', q);
+  if (end < 0) end = url.length;
+  return formSpans(url, keys, q + 1, end);
+}
+
+// ---------------------------------------------------------------- XML
+
+interface Open {
+  readonly name: string;
+  /** Index just past the start tag. */
+  readonly contentStart: number;
+  hasChildren: boolean;
+  text: string;
+  /** From a `name`/`key` attribute or a `<name>` child: the element holds a secret pair. */
+  pairSecret: boolean;
+  /** A secret `name`/`key` attribute: this element's own content is the pair's value. */
+  ownPair: boolean;
+}
+
+const localName = (n: string): string => n.slice(n.indexOf(':') + 1);
+
+/**
+ * Element text and attribute values of secret-like names, plus name/value pairs:
+ * `<entry key="db.password">x</entry>`, `<property name="token" value="x"/>` and
+ * `<property><name>fs.oss.accessKeySecret</name><value>x</value></property>`.
+ * Undefined when the XML is not well-formed.
+ */
+export function xmlSpans(text: string, keys: SecretKeys): TextSpan[] | undefined {
+  const out: TextSpan[] = [];
+  const stack: Open[] = [];
+  const parser = new SaxesParser({ position: true });
+  let attrs: Array<{ name: string; value: string; start: number; end: number }> = [];
+  let failed = false;
+  parser.on('error', () => {
+    failed = true;
+  });
+  parser.on('attribute', (a) => {
+    // saxes reports the position just past the closing quote; an attribute value never holds its
+    // own quote character unescaped, so the opening quote is the previous one.
+    const end = parser.position - 1;
+    const quote = text[end];
+    const start = quote === '"' || quote === "'" ? text.lastIndexOf(quote, end - 1) + 1 : end;
+    attrs.push({ name: localName(a.name), value: a.value, start, end });
+  });
+  parser.on('opentag', (t) => {
+    const parent = stack[stack.length - 1];
+    if (parent) parent.hasChildren = true;
+    const pairName = attrs.find((a) => keys.isPairName(a.name) && keys.isSecret(a.value));
+    for (const a of attrs) {
+      if ((keys.isSecret(a.name) || (pairName && keys.isPairValue(a.name))) && a.end > a.start) out.push({ start: a.start, end: a.end });
+    }
+    attrs = [];
+    stack.push({ name: localName(t.name), contentStart: parser.position, hasChildren: false, text: '', pairSecret: false, ownPair: pairName !== undefined });
+  });
+  parser.on('text', (t) => {
+    const top = stack[stack.length - 1];
+    if (top) top.text += t;
+  });
+  parser.on('cdata', (t) => {
+    const top = stack[stack.length - 1];
+    if (top) top.text += t;
+  });
+  parser.on('closetag', (t) => {
+    const el = stack.pop();
+    if (!el) return;
+    const parent = stack[stack.length - 1];
+    if (t.isSelfClosing || el.hasChildren) return;
+    if (parent && keys.isPairName(el.name) && keys.isSecret(el.text.trim())) parent.pairSecret = true;
+    const secret = keys.isSecret(el.name) || el.ownPair || (parent?.pairSecret === true && keys.isPairValue(el.name));
+    if (!secret) return;
+    let start = el.contentStart;
+    let end = text.lastIndexOf('</', parser.position - 1);
+    while (start < end && isSpace(text.charCodeAt(start))) start++;
+    while (end > start && isSpace(text.charCodeAt(end - 1))) end--;
+    if (end > start) out.push({ start, end });
+  });
+  try {
+    parser.write(text).close();
+  } catch {
+    return undefined;
+  }
+  return failed ? undefined : out;
+}

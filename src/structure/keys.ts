@@ -1,0 +1,115 @@
+/**
+ * Secret-like key names (patterns/structure/secret-keys.json) and the detector their findings are
+ * reported under. This is data, not a detector family: it has no regex and the scanner never runs
+ * it; the structured layer ({@link ./rules.ts}) turns its matches into forced hits.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv } from 'ajv';
+import { DetectorError } from '../errors.js';
+import type { Detector } from '../detect/detector.js';
+
+/** The file as written (see patterns/structure/schema.json). */
+export interface SecretKeysSpec {
+  readonly detector: { readonly id: string; readonly category: 'secret'; readonly description: string };
+  readonly exact: readonly string[];
+  readonly suffixes: readonly string[];
+  readonly except: readonly string[];
+  readonly pairNames: readonly string[];
+  readonly pairValues: readonly string[];
+}
+
+/** Loaded key rules: a name matcher plus the detector findings are labelled with. */
+export interface SecretKeys {
+  /** The pseudo-detector (`secret-key-value`): never run by the scanner, only labels forced hits. */
+  readonly detector: Detector;
+  /** sha256 of the file's canonical JSON (part of the ruleset hash). */
+  readonly sha256: string;
+  /** True when a key name is secret-like (case, `_`, `-`, `.` and spaces ignored). */
+  isSecret(name: string): boolean;
+  /** True when `name` names the key of a name/value pair object (`name`, `key`). */
+  isPairName(name: string): boolean;
+  /** True when `name` names the value of a name/value pair object (`value`). */
+  isPairValue(name: string): boolean;
+}
+
+/** The built-in file, relative to the package root. */
+export const SECRET_KEYS_FILE = fileURLToPath(new URL('../../patterns/structure/secret-keys.json', import.meta.url));
+
+/** `x-acs-Security_Token` → `xacssecuritytoken`. */
+export function normaliseKey(name: string): string {
+  let out = '';
+  for (const ch of name.toLowerCase()) if (ch !== '_' && ch !== '-' && ch !== '.' && ch !== ' ') out += ch;
+  return out;
+}
+
+/** A compiled regex that never matches: the structural detector has no pattern. */
+const NEVER = { execAt: () => null };
+
+/** Builds the matcher from a validated spec. */
+export function compileSecretKeys(spec: SecretKeysSpec, file: string): SecretKeys {
+  const exact = new Set(spec.exact);
+  const except = new Set(spec.except);
+  const pairNames = new Set(spec.pairNames);
+  const pairValues = new Set(spec.pairValues);
+  const d = spec.detector;
+  const detector: Detector = {
+    id: d.id,
+    category: d.category,
+    description: d.description,
+    family: 'structure',
+    file,
+    maxLength: 0,
+    validators: [],
+    checks: [],
+    minEntropy: undefined,
+    keywords: [],
+    allow: new Set(),
+    regex: NEVER,
+    spec: { id: d.id, category: d.category, description: d.description, pattern: '', maxLength: 0, examples: { match: [], noMatch: [] } },
+  };
+  return {
+    detector,
+    sha256: createHash('sha256').update(JSON.stringify(spec)).digest('hex'),
+    isSecret(name: string): boolean {
+      const n = normaliseKey(name);
+      if (n.length === 0 || except.has(n)) return false;
+      if (exact.has(n)) return true;
+      for (const s of spec.suffixes) if (n.endsWith(s)) return true;
+      return false;
+    },
+    isPairName: (name) => pairNames.has(normaliseKey(name)),
+    isPairValue: (name) => pairValues.has(normaliseKey(name)),
+  };
+}
+
+let cached: Promise<SecretKeys> | undefined;
+
+/**
+ * Loads and validates the built-in key list (once per process).
+ * @throws DetectorError naming the file and field when it does not match its schema.
+ */
+export function loadSecretKeys(file = SECRET_KEYS_FILE): Promise<SecretKeys> {
+  if (file !== SECRET_KEYS_FILE) return load(file);
+  cached ??= load(file);
+  return cached;
+}
+
+async function load(file: string): Promise<SecretKeys> {
+  const shown = `patterns/structure/${path.basename(file)}`;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new DetectorError(shown, undefined, '(json)', `cannot be parsed: ${(err as Error).message}`);
+  }
+  const schema = JSON.parse(await readFile(path.join(path.dirname(file), 'schema.json'), 'utf8')) as object;
+  const validate = new Ajv({ allErrors: false, strict: false }).compile(schema);
+  if (!validate(raw)) {
+    const e = validate.errors![0]!;
+    throw new DetectorError(shown, undefined, e.instancePath.split('/').slice(1).join('.') || '(root)', e.message ?? 'invalid');
+  }
+  return compileSecretKeys(raw as SecretKeysSpec, shown);
+}

@@ -1,0 +1,83 @@
+/**
+ * A parsed document reduced to what the key rules need: maps with string keys, sequences, and
+ * scalars with the source range that would be redacted. JSON and YAML both convert to it, so the
+ * rules are written once. Offsets are UTF-16 code-unit indices into the parsed text (what the
+ * parsers report); the stage converts them to byte offsets.
+ */
+import type { SecretKeys } from './keys.js';
+
+export type SNode = SMap | SSeq | SScalar;
+
+export interface SMap {
+  readonly kind: 'map';
+  readonly entries: ReadonlyArray<{ readonly key: string; readonly value: SNode }>;
+}
+
+export interface SSeq {
+  readonly kind: 'seq';
+  readonly items: readonly SNode[];
+}
+
+export interface SScalar {
+  readonly kind: 'scalar';
+  /** The decoded value when it is a string; undefined for numbers, booleans and null. */
+  readonly text: string | undefined;
+  /** False for booleans and null: nothing secret to remove. */
+  readonly redactable: boolean;
+  /** Range to replace, [start, end) in UTF-16 units: inside the quotes for a quoted string. */
+  readonly start: number;
+  readonly end: number;
+  /** The range is a bare scalar (number, plain YAML word): the token must be quoted to stay a string. */
+  readonly bare: boolean;
+}
+
+/** A range of the parsed text to redact, in UTF-16 units. */
+export interface TextSpan {
+  readonly start: number;
+  readonly end: number;
+  readonly quote?: boolean;
+}
+
+/**
+ * Collects the ranges of values under secret-like keys.
+ *
+ * - `{password: x}`: x is redacted (a sequence under the key: each element; a map: its own keys decide,
+ *   so `Credentials: {AccessKeySecret, Expiration}` keeps the expiry time).
+ * - name/value pairs `{name: "Authorization", value: x}` (HAR headers, query strings, form params,
+ *   Kubernetes env): x is redacted when the name is secret-like.
+ */
+export function keyRuleSpans(root: SNode, keys: SecretKeys, out: TextSpan[] = []): TextSpan[] {
+  const value = (n: SNode): void => {
+    if (n.kind === 'scalar') {
+      if (n.redactable && n.end > n.start) out.push(n.bare ? { start: n.start, end: n.end, quote: true } : { start: n.start, end: n.end });
+    } else if (n.kind === 'seq') n.items.forEach(value);
+    else walk(n);
+  };
+  const walk = (n: SNode): void => {
+    if (n.kind === 'seq') return n.items.forEach(walk);
+    if (n.kind !== 'map') return;
+    const pairSecret = n.entries.some((e) => keys.isPairName(e.key) && e.value.kind === 'scalar' && e.value.text !== undefined && keys.isSecret(e.value.text));
+    for (const e of n.entries) {
+      if (keys.isSecret(e.key) || (pairSecret && keys.isPairValue(e.key))) value(e.value);
+      else walk(e.value);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+/** Sorts spans and drops exact duplicates (a value reached by two rules). */
+export function uniqueSpans(spans: readonly TextSpan[]): TextSpan[] {
+  const sorted = [...spans].sort((a, b) => a.start - b.start || b.end - a.end);
+  return sorted.filter((s, i) => i === 0 || s.start !== sorted[i - 1]!.start || s.end !== sorted[i - 1]!.end);
+}
+
+/** Looks up a key in a map node (first match). */
+export function get(n: SNode | undefined, key: string): SNode | undefined {
+  return n?.kind === 'map' ? n.entries.find((e) => e.key === key)?.value : undefined;
+}
+
+/** The string value of a scalar node, if it is one. */
+export function str(n: SNode | undefined): string | undefined {
+  return n?.kind === 'scalar' ? n.text : undefined;
+}
