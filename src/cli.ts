@@ -34,7 +34,9 @@ import { companionKeyFile, existingCompanionKey, loadBaseline, newCompanionKey, 
 import type { Baseline, BaselineEntry } from './gate/baseline.js';
 import { evaluateGate, scanRoot } from './gate/gate.js';
 import type { GateResult } from './gate/gate.js';
-import { DEFAULT_FAIL_ON, FAIL_ON } from './gate/policy.js';
+import { DEFAULT_FAIL_ON, FAIL_ON, failsAt } from './gate/policy.js';
+import { CATEGORIES } from './detect/detector.js';
+import { DEFAULT_FINDINGS_CAP } from './redact/redactor.js';
 import type { FailOn } from './gate/policy.js';
 import { renderGithub } from './report/github.js';
 import { renderJson } from './report/json.js';
@@ -306,7 +308,11 @@ async function gatedScan(args: GateArgs, io: CliIo, log: Logger, setup: GateSetu
   const hooks = progressHooks(args, io, log, setup.label);
   let result;
   try {
-    result = await scan({ ...(await runOptions(args, io, log, config, key)), onCollected: hooks.onCollected, onFileDone: hooks.onFileDone });
+    // Findings the gate can fail on are all listed (each can be baselined or allowed); the rest
+    // are capped per detector and counted. A baseline lists everything it records.
+    const uncapped = CATEGORIES.filter((c) => failsAt(c, failOn));
+    const findingsCap = setup.label === 'baseline' ? false : { ...DEFAULT_FINDINGS_CAP, uncapped: [...DEFAULT_FINDINGS_CAP.uncapped, ...uncapped] };
+    result = await scan({ ...(await runOptions(args, io, log, config, key)), onCollected: hooks.onCollected, onFileDone: hooks.onFileDone, findingsCap });
   } finally {
     hooks.stop();
   }
@@ -577,9 +583,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     )
     .example(EXAMPLES)
     .epilogue(
-      'Exit codes: 0 clean / all processed; 1 findings at or above --fail-on (scan), unscannable inputs, or inputs left out of the output; 2 usage, configuration, pattern or fatal error.',
+      'Exit codes: 0 clean / all processed; 1 findings at or above --fail-on (scan), unscannable inputs, inputs left out of the output, an incident that failed (archive) or a breached SLA target (sla); 2 usage, configuration, pattern or fatal error.',
     )
-    .demandCommand(1, 'name a command: scan, redact, pack, verify or detectors')
+    .demandCommand(1, 'name a command: scan, redact, pack, verify, archive, unmask, forget, incident, sla, baseline or detectors')
     .strict()
     .recommendCommands()
     .exitProcess(false)
@@ -592,6 +598,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       throw new UsageError(msg);
     });
 
+  // yargs renders the whole help text before running any command handler, in case the handler
+  // fails later (~100 ms of start-up, a third of scanning one small file). Help is printed only
+  // for --help and usage errors here (showHelpOnFail is off), so that render is skipped.
+  // Internal API: guarded, and the help tests in test/cli.test.ts cover --help still working.
+  const usage = (parser as unknown as { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } } }).getInternalMethods?.().getUsageInstance?.();
+  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
   try {
     let helpText = '';
     await parser.parseAsync([...argv], {}, (_err, _argv, output) => {

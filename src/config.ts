@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Ajv } from 'ajv';
+import { newAjv } from './ajv.js';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { LineCounter, parseDocument } from 'yaml';
 import { UsageError } from './errors.js';
@@ -71,7 +71,7 @@ export interface Config {
 let compiled: ValidateFunction | undefined;
 /** The schema validator, compiled on first use (keeps start-up fast for runs without a config). */
 function validator(): ValidateFunction {
-  compiled ??= new Ajv({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(new URL('../schema/config.schema.json', import.meta.url), 'utf8')) as object);
+  compiled ??= newAjv({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(new URL('../schema/config.schema.json', import.meta.url), 'utf8')) as object);
   return compiled;
 }
 

@@ -1,6 +1,6 @@
 /** Validates a manifest against the shipped JSON Schema (schema/manifest.schema.json). */
 import { readFileSync } from 'node:fs';
-import { Ajv } from 'ajv';
+import { newAjv } from './ajv.js';
 import type { ValidateFunction } from 'ajv';
 
 let validate: ValidateFunction | undefined;
@@ -11,7 +11,7 @@ export function validateManifest(data: unknown): string[] {
   if (!validate) {
     const schema = JSON.parse(readFileSync(new URL('../schema/manifest.schema.json', import.meta.url), 'utf8')) as object;
     // `format` keywords are documentation here; ajv-formats is not needed for the checks that matter.
-    validate = new Ajv({ allErrors: true, strict: false, validateFormats: false }).compile(schema);
+    validate = newAjv({ allErrors: true, strict: false, validateFormats: false }).compile(schema);
   }
   if (validate(data)) return [];
   return (validate.errors ?? []).map((e) => `${e.instancePath || '(root)'} ${e.message ?? 'is invalid'}`);

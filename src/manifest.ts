@@ -80,9 +80,11 @@ export type FileRecord =
       readonly compression: 'none' | 'gzip';
       /** Structured files (JSON, HAR, YAML, INI, XML...): how the key-name rules went (src/structure/). */
       readonly structure?: StructureRecord;
-      /** Findings per detector id. */
+      /** Findings per detector id (all of them, listed or not). */
       readonly counts: Readonly<Record<string, number>>;
       readonly findings: readonly Finding[];
+      /** Findings redacted and counted but not listed (over the per-detector cap; never secrets). */
+      readonly omitted?: ReadonlyArray<{ readonly detector: string; readonly category: Category; readonly count: number }>;
     }
   | {
       readonly path: string;
@@ -175,6 +177,11 @@ export function computeTotals(files: readonly FileRecord[]): ManifestTotals {
         byDetector[x.detector] = (byDetector[x.detector] ?? 0) + 1;
         byCategory[x.category]++;
         findings++;
+      }
+      for (const o of ('omitted' in f ? f.omitted : undefined) ?? []) {
+        byDetector[o.detector] = (byDetector[o.detector] ?? 0) + o.count;
+        byCategory[o.category] += o.count;
+        findings += o.count;
       }
     } else if (f.status === 'unscanned') unscanned++;
     else if (f.status === 'excluded') excluded++;

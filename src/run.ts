@@ -26,7 +26,7 @@ import { keepPredicate } from './detect/policy.js';
 import type { KeepPolicy } from './detect/policy.js';
 import { Fingerprinter, MIN_KEY_BYTES } from './fingerprint.js';
 import { createRedactor, redactBuffer, redactSmall } from './redact/redactor.js';
-import type { TokenMinter } from './redact/redactor.js';
+import type { FindingsCap, TokenMinter } from './redact/redactor.js';
 import { collect } from './source/collect.js';
 import { loadSecretKeys } from './structure/keys.js';
 import { formatFor } from './structure/formats.js';
@@ -87,6 +87,11 @@ export interface RunOptions {
   readonly threads?: number;
   /** `pack`: deflate level of the zip, 0 (store) – 9. @default 6 */
   readonly zipLevel?: number;
+  /**
+   * How many findings per detector each file lists in the manifest (the rest are counted);
+   * `false` lists all. Secrets are always listed. @default DEFAULT_FINDINGS_CAP (1000, secrets uncapped)
+   */
+  readonly findingsCap?: FindingsCap | false;
   /**
    * Globs (like `exclude`) of binary files to bundle unmodified instead of leaving them out; they
    * are marked `unscanned` in the manifest and fail `scan` unless unscanned inputs are allowed.
@@ -288,10 +293,10 @@ async function processImage(p: Engine, read: () => Promise<Buffer>, size: number
     return { path: name, status: 'failed', reason: fe.code, message: fe.message };
   }
   const text = Buffer.from(stripped.removed.map((b) => b.text).join('\n'));
-  const { result } = await redactBuffer(p.scanner, p.fingerprints, text);
+  const { result } = await redactBuffer(p.scanner, p.fingerprints, text, undefined, undefined, false);
   if (dest) await writeFile(dest, stripped.output, { flag: 'wx' });
-  const counts: Record<string, number> = {};
-  for (const f of result.findings) counts[f.detector] = (counts[f.detector] ?? 0) + 1;
+  // Metadata text is small (images are capped at MAX_IMAGE_BYTES): every finding is listed.
+  const counts = result.counts;
   return {
     path: name,
     status: 'stripped',
@@ -320,7 +325,7 @@ async function processStream(
   dest: string | undefined,
   meter?: Transform,
 ): Promise<FileRecord> {
-  const redactor = createRedactor(p.scanner, p.fingerprints, { name, mint: p.opts.tokenMinter });
+  const redactor = createRedactor(p.scanner, p.fingerprints, { name, mint: p.opts.tokenMinter, findingsCap: p.opts.findingsCap });
   const hasher = new Hasher();
   const gzip = isGzipName(rawName);
   const encoding: EncodingState = {};
@@ -350,8 +355,6 @@ async function processStream(
     return { path: name, status: 'failed', reason: fe.code, message };
   }
   const r = redactor.result;
-  const counts: Record<string, number> = {};
-  for (const f of r.findings) counts[f.detector] = (counts[f.detector] ?? 0) + 1;
   const sniffed = encoding.sniffed;
   return {
     path: name,
@@ -363,8 +366,9 @@ async function processStream(
     bom: sniffed?.bom ?? false,
     compression: gzip ? 'gzip' : 'none',
     ...(structure ? { structure: { format: formatFor(rawName)!, ...structure.outcome } } : {}),
-    counts: Object.fromEntries(Object.entries(counts).sort(([a], [b]) => (a < b ? -1 : 1))),
+    counts: r.counts,
     findings: r.findings,
+    ...(r.omitted.length > 0 ? { omitted: r.omitted } : {}),
   };
 }
 

@@ -27,7 +27,7 @@ import { AutoDecode, AutoEncode } from '../src/source/encoding.js';
 import type { EncodingState } from '../src/source/encoding.js';
 import { StructureStage } from '../src/structure/stage.js';
 import { formatFor } from '../src/structure/formats.js';
-import { loadSecretKeys, normaliseKey } from '../src/structure/keys.js';
+import { SECRET_KEYS_FILE, load as loadKeyFile, loadSecretKeys, normaliseKey } from '../src/structure/keys.js';
 import type { StructureContext } from '../src/structure/document.js';
 import { cli } from './helpers/cli.js';
 
@@ -270,6 +270,13 @@ const ruleset = await loadRuleset();
 const scanner = new Scanner(ruleset.detectors);
 const fingerprints = new Fingerprinter(KEY);
 const ctx: StructureContext = { keys: await loadSecretKeys(), scanner, fingerprints };
+
+describe('built-in secret-key list', () => {
+  it('is valid against patterns/structure/schema.json (start-up skips this check)', async () => {
+    const checked = await loadKeyFile(SECRET_KEYS_FILE, true);
+    expect(checked.sha256).toBe((await loadSecretKeys()).sha256);
+  });
+});
 
 async function run(input: Buffer, name: string, chunk: number, maxBytes?: number): Promise<{ out: Buffer; stage: StructureStage }> {
   const state: EncodingState = {};

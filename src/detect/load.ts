@@ -11,6 +11,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ErrorObject } from 'ajv';
+import { newAjv } from '../ajv.js';
 import { DetectorError } from '../errors.js';
 import { analyzePattern } from './bound.js';
 import { CHECKS } from './checks.js';
@@ -73,8 +74,7 @@ async function schemaValidator(): Promise<((data: unknown) => boolean) & { error
   if (!ajvValidate) {
     const schema = JSON.parse(await readFile(path.join(BUILTIN_PATTERNS_DIR, 'schema.json'), 'utf8')) as object;
     // Loaded only when a file needs checking: ajv's import and compile were ~100 ms of start-up.
-    const { Ajv } = await import('ajv');
-    const ajv = new Ajv({ allErrors: false, strict: false });
+    const ajv = newAjv({ allErrors: false, strict: false });
     ajvValidate = ajv.compile(schema);
   }
   return ajvValidate;

@@ -12,7 +12,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Ajv } from 'ajv';
+import { newAjv } from '../ajv.js';
 import type { ValidateFunction } from 'ajv';
 import { UsageError } from '../errors.js';
 import { MIN_KEY_BYTES } from '../fingerprint.js';
@@ -34,7 +34,7 @@ export interface BaselineData {
 
 let compiled: ValidateFunction | undefined;
 function validator(): ValidateFunction {
-  compiled ??= new Ajv({ allErrors: false, strict: false }).compile(JSON.parse(readFileSync(new URL('../../schema/baseline.schema.json', import.meta.url), 'utf8')) as object);
+  compiled ??= newAjv({ allErrors: false, strict: false }).compile(JSON.parse(readFileSync(new URL('../../schema/baseline.schema.json', import.meta.url), 'utf8')) as object);
   return compiled;
 }
 

@@ -90,6 +90,11 @@ export interface GateResult {
   readonly suppressed: Readonly<Record<Suppression, number>>;
   /** Inputs left out on purpose (--exclude, config `exclude`). */
   readonly excluded: number;
+  /**
+   * Findings counted but not listed (over the per-detector cap, in categories the gate does not
+   * fail on), by category. They are redacted like any other.
+   */
+  readonly unlisted: Readonly<Record<Category, number>>;
   readonly passed: boolean;
 }
 
@@ -118,6 +123,12 @@ export function scanRoot(cwd: string, base: string): string {
 }
 
 const posix = (p: string): string => p.split(path.sep).join('/');
+
+function unlistedByCategory(files: readonly FileRecord[]): Record<Category, number> {
+  const out: Record<Category, number> = { secret: 0, pii: 0, identifier: 0 };
+  for (const f of files) for (const o of ('omitted' in f ? f.omitted : undefined) ?? []) out[o.category] += o.count;
+  return out;
+}
 
 /** Applies suppressions and the threshold to a scan. */
 export async function evaluateGate(scan: ScanResult, opts: GateOptions): Promise<GateResult> {
@@ -220,6 +231,7 @@ export async function evaluateGate(scan: ScanResult, opts: GateOptions): Promise
     failing,
     suppressed,
     excluded,
+    unlisted: unlistedByCategory(manifest.files),
     passed: failing === 0 && (opts.allowUnscanned || unscanned.length === 0),
   };
 }

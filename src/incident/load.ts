@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { isUtf8 } from 'node:buffer';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv } from 'ajv';
+import { newAjv } from '../ajv.js';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { LineCounter, parseDocument } from 'yaml';
 import { UsageError } from '../errors.js';
@@ -31,7 +31,7 @@ function validator(schemaUrl: URL): ValidateFunction {
   const key = schemaUrl.href;
   let v = compiled.get(key);
   if (!v) {
-    v = new Ajv({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(schemaUrl, 'utf8')) as object);
+    v = newAjv({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(schemaUrl, 'utf8')) as object);
     compiled.set(key, v);
   }
   return v;

@@ -15,7 +15,7 @@ import type { TransformCallback } from 'node:stream';
 import { isUtf8 } from 'node:buffer';
 import { FileError } from '../errors.js';
 import type { Scanner, FileScanner, Hit } from '../detect/scanner.js';
-import type { Detector } from '../detect/detector.js';
+import type { Category, Detector } from '../detect/detector.js';
 import { compareHits } from '../detect/scanner.js';
 import { CONTEXT_BYTES } from '../detect/checks.js';
 import type { Fingerprinter } from '../fingerprint.js';
@@ -26,11 +26,36 @@ import { formatToken } from './token.js';
 
 /** What a finished redaction reports. */
 export interface RedactionResult {
-  /** Findings in file order (by start offset). */
+  /** Findings in file order (by start offset); see {@link FindingsCap} for what is left off. */
   readonly findings: Finding[];
+  /** Every finding per detector id, listed or not. */
+  readonly counts: Record<string, number>;
+  /** Findings counted but not listed, per detector (sorted by id); empty when none. */
+  readonly omitted: OmittedFindings[];
   readonly bytesIn: number;
   readonly bytesOut: number;
 }
+
+/** Findings of one detector that were counted but not listed (see {@link FindingsCap}). */
+export interface OmittedFindings {
+  readonly detector: string;
+  readonly category: Category;
+  readonly count: number;
+}
+
+/**
+ * How many findings of one detector one file lists. A 5 GB access log holds tens of millions of
+ * IP addresses; listing each would make memory grow with the input. Beyond `perDetector`, findings
+ * of capped categories are still redacted and counted, but not listed. Secrets are never capped.
+ */
+export interface FindingsCap {
+  readonly perDetector: number;
+  /** Categories listed in full whatever their number (always includes `secret`). */
+  readonly uncapped: readonly Category[];
+}
+
+/** The default cap: 1000 listed findings per detector per file; secrets always listed in full. */
+export const DEFAULT_FINDINGS_CAP: FindingsCap = { perDetector: 1000, uncapped: ['secret'] };
 
 /** Per-file options. */
 export interface RedactorOptions {
@@ -43,6 +68,8 @@ export interface RedactorOptions {
   readonly minScanBytes?: number;
   /** Makes the replacement text for a span instead of the default typed token (see {@link TokenMinter}). */
   readonly mint?: TokenMinter;
+  /** Listing limit; `false` lists every finding. @default DEFAULT_FINDINGS_CAP */
+  readonly findingsCap?: FindingsCap | false;
 }
 
 /**
@@ -105,6 +132,8 @@ export class RedactTransform extends Transform {
   /** Final hits not yet emitted (their merged span may still grow). */
   private open: Hit[] = [];
   private readonly findings: Finding[] = [];
+  /** Per detector: findings seen, and of those not listed. */
+  private readonly seen = new Map<string, { category: Category; count: number; omitted: number }>();
   private bytesIn = 0;
   private bytesOut = 0;
   /** Line/column bookkeeping: position `counted` is at (line, column). */
@@ -131,7 +160,25 @@ export class RedactTransform extends Transform {
 
   /** Valid after the stream has ended. */
   get result(): RedactionResult {
-    return { findings: this.findings, bytesIn: this.bytesIn, bytesOut: this.bytesOut };
+    const ids = [...this.seen.keys()].sort();
+    const counts: Record<string, number> = {};
+    const omitted: OmittedFindings[] = [];
+    for (const id of ids) {
+      const s = this.seen.get(id)!;
+      counts[id] = s.count;
+      if (s.omitted > 0) omitted.push({ detector: id, category: s.category, count: s.omitted });
+    }
+    return { findings: this.findings, counts, omitted, bytesIn: this.bytesIn, bytesOut: this.bytesOut };
+  }
+
+  /** Counts a finding and lists it unless its detector is over the cap. */
+  private add(f: Finding): void {
+    let s = this.seen.get(f.detector);
+    if (!s) this.seen.set(f.detector, (s = { category: f.category, count: 0, omitted: 0 }));
+    s.count++;
+    const cap = this.options.findingsCap === undefined ? DEFAULT_FINDINGS_CAP : this.options.findingsCap;
+    if (cap && s.count > cap.perDetector && f.category !== 'secret' && !cap.uncapped.includes(f.category)) s.omitted++;
+    else this.findings.push(f);
   }
 
   /**
@@ -264,14 +311,14 @@ export class RedactTransform extends Transform {
       if (!f.forced) this.record(window, base, h);
       else if (f.inner) {
         this.advance(window, base, h.start);
-        for (const x of f.inner) this.findings.push({ detector: x.detector, category: x.category, line: this.line, column: this.column, start: h.start, end: h.end, fingerprint: x.fingerprint });
+        for (const x of f.inner) this.add({ detector: x.detector, category: x.category, line: this.line, column: this.column, start: h.start, end: h.end, fingerprint: x.fingerprint });
       } else if (!s.hits.some((o) => !(o as Partial<ForcedHit>).forced && o.start <= h.start && o.end >= h.end)) this.record(window, base, h);
     }
   }
 
   private record(window: Buffer, base: number, h: Hit): void {
     this.advance(window, base, h.start);
-    this.findings.push({
+    this.add({
       detector: h.detector.id,
       category: h.detector.category,
       line: this.line,
@@ -311,8 +358,9 @@ export async function redactBuffer(
   input: Buffer,
   chunkSize = input.length || 1,
   minScanBytes?: number,
+  findingsCap?: FindingsCap | false,
 ): Promise<{ output: Buffer; result: RedactionResult }> {
-  const t = createRedactor(scanner, fingerprints, { name: '(buffer)', minScanBytes });
+  const t = createRedactor(scanner, fingerprints, { name: '(buffer)', minScanBytes, findingsCap });
   const parts: Buffer[] = [];
   t.on('data', (b: Buffer) => parts.push(b));
   const done = new Promise<void>((resolve, reject) => {

@@ -3,7 +3,7 @@
  * {@link REPORT_VERSION} on any incompatible change. Holds no value and no source text.
  */
 import { readFileSync } from 'node:fs';
-import { Ajv } from 'ajv';
+import { newAjv } from '../ajv.js';
 import type { ValidateFunction } from 'ajv';
 import type { Category } from '../detect/detector.js';
 import type { GateResult } from '../gate/gate.js';
@@ -62,7 +62,7 @@ let compiled: ValidateFunction | undefined;
 
 /** Validates a JSON report against the shipped schema; one line per violation (empty when valid). */
 export function validateReport(data: unknown): string[] {
-  compiled ??= new Ajv({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(new URL('../../schema/report.schema.json', import.meta.url), 'utf8')) as object);
+  compiled ??= newAjv({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(new URL('../../schema/report.schema.json', import.meta.url), 'utf8')) as object);
   const validate = compiled;
   if (validate(data)) return [];
   return (validate.errors ?? []).map((e) => `${e.instancePath || '(root)'} ${e.message ?? 'is invalid'}`);

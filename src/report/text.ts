@@ -40,9 +40,12 @@ export function summaryLines(r: GateResult, colour = false): string[] {
   if (r.failing > 0) problems.push(`${plural(r.failing, 'finding')} at or above ${r.failOn === 'any' ? 'any category' : `'${r.failOn}'`}`);
   if (r.unscanned.length > 0) problems.push(`${plural(r.unscanned.length, 'input')} not scanned${r.allowUnscanned ? ' (allowed)' : ''}`);
   const verdict = r.passed ? c.green('PASS') : c.red(c.bold('FAIL'));
+  const unlisted = r.unlisted.secret + r.unlisted.pii + r.unlisted.identifier;
+  const unlistedLine = `${unlisted} more redacted but not listed (pii ${r.unlisted.pii}, identifier ${r.unlisted.identifier}: over the per-detector listing cap; --fail-on pii|identifier lists them)`;
   return [
     `files: ${scanned} scanned, ${r.unscanned.length} not scanned${why ? ` (${why})` : ''}${r.excluded > 0 ? `, ${r.excluded} excluded` : ''}`,
     `findings: ${shown.length} (secret ${cat.secret}, pii ${cat.pii}, identifier ${cat.identifier})${sup > 0 ? `, ${sup} suppressed (${supParts.join(', ')})` : ''}`,
+    ...(unlisted > 0 ? [unlistedLine] : []),
     `gate: ${verdict}${problems.length > 0 ? `: ${problems.join(', ')}` : ''} (--fail-on ${r.failOn})`,
   ];
 }
