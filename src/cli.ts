@@ -505,6 +505,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           .option('jobs', { type: 'number', describe: 'incidents processed at once (default 2)' })
           .option('incident-glob', { type: 'string', array: true, describe: 'only incidents whose name matches (repeatable)' })
           .option('max-part-size', { type: 'string', describe: 'split a bundle into self-contained parts of at most this size (e.g. 20MB)' })
+          .option('split-oversized', { type: 'boolean', describe: 'with --max-part-size: cut a text file larger than a part into line-aligned pieces (app.log.001, ...); without it such a file is reported' })
           .option('pseudonyms', { choices: ['tokens', 'shape'] as const, describe: 'tokens (default); shape: IPv4 -> 240.0.0.0/4, e-mail -> user-<hex>@example.invalid' })
           .option('force', { type: 'boolean', default: false, describe: 'redo every incident, even unchanged ones' }),
       async (args) => {

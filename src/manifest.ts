@@ -85,6 +85,12 @@ export type FileRecord =
       readonly findings: readonly Finding[];
       /** Findings redacted and counted but not listed (over the per-detector cap; never secrets). */
       readonly omitted?: ReadonlyArray<{ readonly detector: string; readonly category: Category; readonly count: number }>;
+      /**
+       * A piece of a file cut at line ends to fit a bundle part (`archive --split-oversized`):
+       * concatenating pieces 1..count gives the whole redacted file (`of`, `bytesOut`, `sha256`).
+       * Piece 1 carries the file's counts and findings (positions in the whole file).
+       */
+      readonly split?: { readonly index: number; readonly count: number; readonly of: string; readonly bytesOut: number; readonly sha256: string };
     }
   | {
       readonly path: string;

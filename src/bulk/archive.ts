@@ -46,6 +46,8 @@ export interface ArchiveOptions extends Omit<RunOptions, 'inputs' | 'key' | 'tok
   readonly jobs?: number;
   /** Split a bundle into parts of at most this many bytes; 0/undefined = one zip. */
   readonly maxPartBytes?: number;
+  /** With parts: cut a text file that alone exceeds a part into line-aligned pieces (see parts.ts). */
+  readonly splitOversized?: boolean;
   /** `tokens` (default): typed tokens; `shape`: IPv4/e-mail pseudonyms that keep their shape. */
   readonly pseudonyms?: PseudonymMode;
   /** Redo every incident even when unchanged. */
@@ -96,6 +98,7 @@ export async function archive(opts: ArchiveOptions): Promise<ArchiveResult> {
   if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError('--jobs: must be a whole number of at least 1');
   if (opts.maxPartBytes !== undefined && (!Number.isFinite(opts.maxPartBytes) || opts.maxPartBytes < 0)) throw new UsageError('--max-part-size: must be a size such as 20MB');
   if (opts.maxPartBytes && opts.maxPartBytes < 32_000) throw new UsageError('--max-part-size: must be at least 32KB (each part carries its own manifest)');
+  if (opts.splitOversized && !opts.maxPartBytes) throw new UsageError('--split-oversized: needs --max-part-size');
   const mode: PseudonymMode = opts.pseudonyms ?? 'tokens';
   const { incidents, ignored } = await discoverIncidents(opts.inputs, opts.cwd, opts.incidentGlob);
   const outDir = path.resolve(opts.cwd, opts.outDir);
@@ -124,6 +127,7 @@ export async function archive(opts: ArchiveOptions): Promise<ArchiveResult> {
     epoch: opts.sourceDateEpoch ?? null,
     pseudonyms: mode,
     maxPartBytes: opts.maxPartBytes ?? 0,
+    splitOversized: opts.splitOversized ?? false,
   });
 
   const index = await readIndex(outDir);
@@ -222,7 +226,7 @@ async function processIncident(opts: ArchiveOptions, inc: Incident, state: Incid
         for (const fp of minter.collisions) state.demoted.add(fp);
         continue;
       }
-      const written = await writeBundles(staged, staging.dir, name, { maxPartBytes: opts.maxPartBytes, extra: mode === 'shape' ? { pseudonyms: 'shape' } : undefined });
+      const written = await writeBundles(staged, staging.dir, name, { maxPartBytes: opts.maxPartBytes, splitOversized: opts.splitOversized, extra: mode === 'shape' ? { pseudonyms: 'shape' } : undefined });
       // The map first: a published bundle always has its map.
       await state.save();
       if (written.kind === 'single') {

@@ -22,6 +22,7 @@ export interface ArchiveArgs {
   jobs?: number;
   'incident-glob'?: string[];
   'max-part-size'?: string;
+  'split-oversized'?: boolean;
   pseudonyms?: PseudonymMode;
   force?: boolean;
   quiet?: boolean;
@@ -58,6 +59,7 @@ export async function archiveCommand(args: ArchiveArgs, io: CliIo, run: RunOptio
       incidentGlob: args['incident-glob'],
       jobs: args.jobs,
       maxPartBytes: args['max-part-size'] === undefined ? undefined : parsePartSize(args['max-part-size']),
+      splitOversized: args['split-oversized'],
       pseudonyms: args.pseudonyms,
       force: args.force,
       onPlanned: (n, bytes) => {

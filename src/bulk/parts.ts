@@ -7,6 +7,7 @@
  * the bundle), so the split is deterministic. A file that alone does not fit gets a part of its own
  * that is over the limit, and is reported (`oversized`); nothing is left out silently.
  */
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -45,6 +46,13 @@ export interface WrittenBundles {
 export interface BundleOptions {
   /** Split above this many bytes per zip; undefined or 0 = never split. */
   readonly maxPartBytes?: number;
+  /**
+   * Cut an evidence file that alone does not fit a part into pieces (`app.log.001`, …) at line
+   * ends, so each piece is readable and rescannable on its own. Only uncompressed UTF-8 and
+   * GB18030 text can be cut (their newline byte is never part of another character); other files
+   * stay whole and oversized.
+   */
+  readonly splitOversized?: boolean;
   /** Extra top-level manifest fields (e.g. `pseudonyms`). */
   readonly extra?: Pick<Manifest, 'pseudonyms'>;
 }
@@ -122,6 +130,8 @@ export async function writeBundles(staged: StagedBundle, dir: string, base: stri
   const fixedFirst = fixedOf(true);
   const fixedRest = fixedOf(false);
   const fixed = (first: boolean): number => (first ? fixedFirst : fixedRest);
+  let evidence = staged.evidence;
+  if (opts.splitOversized) evidence = await cutOversized(evidence, cost, max - fixedFirst - 4096);
 
   let margin = 0;
   for (let attempt = 0; attempt < 6; attempt++) {
@@ -129,7 +139,7 @@ export async function writeBundles(staged: StagedBundle, dir: string, base: stri
     const groups: Array<StagedBundle['evidence'][number][]> = [];
     let cur: StagedBundle['evidence'][number][] = [];
     let used = fixed(true);
-    for (const e of staged.evidence) {
+    for (const e of evidence) {
       const c = cost.get(e.name)!;
       if (cur.length > 0 && used + c > max - margin) {
         groups.push(cur);
@@ -163,4 +173,79 @@ export async function writeBundles(staged: StagedBundle, dir: string, base: stri
     margin += over + 4096;
   }
   throw new Error('could not split the bundle under --max-part-size');
+}
+
+type EvidenceEntry = StagedBundle['evidence'][number];
+
+/** Files that can be cut at newline bytes without splitting a character or a compressed stream. */
+function cuttable(r: FileRecord): boolean {
+  return (r.status === 'redacted' || r.status === 'clean') && r.compression === 'none' && (r.encoding === 'utf-8' || r.encoding === 'gb18030');
+}
+
+/**
+ * Replaces each entry whose estimated cost exceeds `budget` (and that can be cut) by pieces
+ * written next to its staged file. Piece records carry their own size and hash (so `verify`
+ * checks each piece) and `split` naming the whole; the first piece carries the file's findings,
+ * whose positions refer to the whole file. Updates `cost` for the pieces.
+ */
+async function cutOversized(evidence: readonly EvidenceEntry[], cost: Map<string, number>, budget: number): Promise<EvidenceEntry[]> {
+  const { readFile, writeFile } = await import('node:fs/promises');
+  const out: EvidenceEntry[] = [];
+  for (const e of evidence) {
+    const rec = e.record;
+    if (cost.get(e.name)! <= budget || !(rec.status === 'redacted' || rec.status === 'clean') || !cuttable(rec)) {
+      out.push(e);
+      continue;
+    }
+    const data = await readFile(e.file);
+    // Piece 1 also carries the file's findings in its part's manifest: it gets less room.
+    const recordCost = deflateRawSync(JSON.stringify({ counts: rec.counts, findings: rec.findings, omitted: rec.omitted }), { level: 6 }).length + 1024;
+    if (recordCost > budget / 2) {
+      out.push(e); // its findings alone nearly fill a part: leave it whole (reported oversized)
+      continue;
+    }
+    const ratio = Math.max(0.01, (await deflatedSize(e.file)) / Math.max(1, data.length));
+    const target = Math.max(4096, Math.floor((budget * 0.8) / ratio));
+    const firstTarget = Math.max(4096, Math.floor(((budget - recordCost) * 0.8) / ratio));
+    const cuts: Array<[number, number]> = [];
+    for (let at = 0; at < data.length; ) {
+      let end = Math.min(data.length, at + (cuts.length === 0 ? firstTarget : target));
+      if (end < data.length) {
+        const nl = data.lastIndexOf(0x0a, end - 1);
+        if (nl >= at) end = nl + 1;
+        // One line longer than a piece: cut at a UTF-8 character start (GB18030 lines this long are cut at a byte).
+        else while (end > at + 1 && rec.encoding === 'utf-8' && (data[end]! & 0xc0) === 0x80) end--;
+      }
+      cuts.push([at, end]);
+      at = end;
+    }
+    if (cuts.length < 2) {
+      out.push(e);
+      continue;
+    }
+    const { omitted, ...whole } = rec;
+    const width = Math.max(3, String(cuts.length).length);
+    for (let i = 0; i < cuts.length; i++) {
+      const [from, to] = cuts[i]!;
+      const piece = data.subarray(from, to);
+      const suffix = `.${String(i + 1).padStart(width, '0')}`;
+      const file = `${e.file}${suffix}`;
+      await writeFile(file, piece, { flag: 'wx' });
+      const record: FileRecord = {
+        ...whole,
+        path: `${rec.path}${suffix}`,
+        bytesOut: piece.length,
+        sha256: createHash('sha256').update(piece).digest('hex'),
+        bom: i === 0 ? rec.bom : false,
+        counts: i === 0 ? rec.counts : {},
+        findings: i === 0 ? rec.findings : [],
+        ...(i === 0 && omitted ? { omitted } : {}),
+        split: { index: i + 1, count: cuts.length, of: rec.path, bytesOut: rec.bytesOut, sha256: rec.sha256 },
+      };
+      const name = `${e.name}${suffix}`;
+      cost.set(name, (await deflatedSize(file)) + ENTRY_OVERHEAD + 3 * Buffer.byteLength(name) + 512);
+      out.push({ name, file, record });
+    }
+  }
+  return out;
 }
