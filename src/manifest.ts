@@ -55,7 +55,7 @@ export interface StructureRecord {
   readonly format: 'json' | 'ndjson' | 'har' | 'yaml' | 'ini' | 'env' | 'properties' | 'xml';
   /** `applied`: the whole file parsed; `partial`: some NDJSON lines did not; `text-only`: the key rules did not run. */
   readonly keyRules: 'applied' | 'partial' | 'text-only';
-  /** Why not `applied`: the text does not parse, or it is over the 64 MiB parse limit. */
+  /** Why not `applied`: the text does not parse, or it is over the 16 MiB parse limit. */
   readonly reason?: 'not-parseable' | 'too-large';
   /** HAR bodies with a binary MIME type whose text was emptied (they cannot be scanned). */
   readonly bodiesRemoved: number;
