@@ -114,7 +114,7 @@ export interface RunOptions {
    * `pack` only: more top-level entries (e.g. TICKET.md), made once the manifest is known. Their
    * bytes are scrubbed here with this run's scanner and key, like evidence, before zipping.
    */
-  readonly extraEntries?: (manifest: Manifest) => Promise<ReadonlyArray<{ readonly name: string; readonly data: Buffer }>>;
+  readonly extraEntries?: (manifest: Manifest, scrub: (data: Buffer) => Buffer) => Promise<ReadonlyArray<{ readonly name: string; readonly data: Buffer }>>;
 }
 
 /** What `scan` returns: the manifest that a pack of the same inputs would record. */
@@ -663,9 +663,10 @@ export async function pack(opts: RunOptions, outFile: string, force = false): Pr
     }
     entries.push({ name: 'manifest.json', data: Buffer.from(serializeManifest(manifest)) });
     entries.push({ name: 'REDACTIONS.md', data: Buffer.from(renderRedactionsMd(manifest, detectorDescriptions(p))) });
-    for (const e of (await opts.extraEntries?.(manifest)) ?? []) {
+    const scrub = (data: Buffer): Buffer => redactSmall(p.scanner, p.fingerprints, data, p.opts.tokenMinter).output;
+    for (const e of (await opts.extraEntries?.(manifest, scrub)) ?? []) {
       if (e.name.includes('/') || entries.some((x) => x.name === e.name)) throw new UsageError(`extra bundle entry '${e.name}' clashes with the bundle layout`);
-      entries.push({ name: e.name, data: redactSmall(p.scanner, p.fingerprints, e.data, p.opts.tokenMinter).output });
+      entries.push({ name: e.name, data: scrub(e.data) });
     }
     const zipPath = path.join(staging.dir, 'bundle.zip');
     const written = await writeZip(zipPath, entries, new Date(manifest.createdAt), opts.zipLevel);

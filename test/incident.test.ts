@@ -77,6 +77,14 @@ describe('incident file validation (exit 2, errors name the field, never the val
     expect(run.stderr).toContain('incident.yaml: /startedAt: must be a date-time with a zone offset');
   });
 
+  it('does not repeat an unknown key that looks like a pasted value', async () => {
+    const bad = VALID.replace('  workaround: true', '  workaround: true\n  LTAI5tQ8mZr2XbK9vNc4Wd7P: 1');
+    const run = await withIncident(bad, (f) => ['incident', 'render', f]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('incident.yaml: /impact: unknown field (its name is not shown');
+    expect(run.stderr).not.toContain('LTAI5tQ8mZr2XbK9vNc4Wd7P');
+  });
+
   it('rejects impossible dates, unknown zones, and a file with neither level nor answers', async () => {
     const bad = VALID.replace('2025-06-10T03:00:00Z', '2025-02-30T03:00:00Z')
       .replace('  plan: Enterprise', '  plan: Enterprise\n  timeZone: Mars/Olympus')

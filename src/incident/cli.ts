@@ -122,7 +122,7 @@ export function packIncidentOptions<T>(y: Argv<T>): Argv<T & PackIncidentArgs> {
  * For `pack --incident`: validates the incident file and policies before anything is scanned
  * (a bad file is exit 2 with nothing written) and returns the `extraEntries` hook for pack.
  */
-export async function packIncidentEntries(args: PackIncidentArgs, cwd: string): Promise<((m: Manifest) => Promise<Array<{ name: string; data: Buffer }>>) | undefined> {
+export async function packIncidentEntries(args: PackIncidentArgs, cwd: string): Promise<((m: Manifest, scrub: (data: Buffer) => Buffer) => Promise<Array<{ name: string; data: Buffer }>>) | undefined> {
   if (!args.incident) {
     for (const flag of ['lang', 'now', 'sla-policy', 'classification-policy'] as const)
       if (args[flag] !== undefined) throw new UsageError(`--${flag} needs --incident`);
@@ -131,5 +131,5 @@ export async function packIncidentEntries(args: PackIncidentArgs, cwd: string): 
   const loaded = await loadIncident(args.incident, cwd);
   const policies = await loadPolicies(cwd, { sla: args['sla-policy'], classification: args['classification-policy'] });
   const now = args.now !== undefined ? parseNow(args.now) : undefined;
-  return async (manifest) => incidentBundleEntries(loaded, policies, manifest, { ...(args.lang ? { lang: args.lang } : {}), ...(now !== undefined ? { now } : {}) });
+  return async (manifest, scrub) => incidentBundleEntries(loaded, policies, manifest, async (b) => scrub(b), { ...(args.lang ? { lang: args.lang } : {}), ...(now !== undefined ? { now } : {}) });
 }

@@ -12,7 +12,7 @@ import { ExitCode, UsageError } from '../errors.js';
 import { severityLabel } from './classify.js';
 import { IncidentError, loadIncident, shownName } from './load.js';
 import type { Scrub } from './ticket.js';
-import { assess, createScrub, defaultLang, loadManifestFile, loadPolicies, parseNow, ticketMarkdown } from './ticket.js';
+import { assess, createScrub, defaultLang, loadManifestFile, loadPolicies, parseNow, scrubIncident, ticketMarkdown } from './ticket.js';
 import type { SlaClock } from './sla.js';
 import { INCIDENT_TEMPLATE } from './template.js';
 import { formatDuration, formatInstant, formatMinutes, parseInstant } from './time.js';
@@ -99,8 +99,9 @@ export async function incidentRender(opts: RenderOptions, io: IncidentIo): Promi
   const now = resolveNow(opts.now, manifest?.createdAt, io);
   const out = opts.out ? path.resolve(io.cwd, opts.out) : undefined;
   if (out && !opts.force && (await exists(out))) throw new UsageError(`--out: ${shownName(out, io.cwd)} already exists (use --force to replace it)`);
-  const md = ticketMarkdown(loaded, policies, { now, lang: opts.lang ?? defaultLang(loaded), ...(manifest ? { manifest } : {}) });
   const scrub = opts.scrub ?? (await createScrub(opts.key ? { key: opts.key } : {}));
+  const display = await scrubIncident(loaded, scrub);
+  const md = ticketMarkdown(loaded, policies, { now, lang: opts.lang ?? defaultLang(loaded), ...(manifest ? { manifest } : {}), display });
   const clean = await scrub(Buffer.from(md, 'utf8'));
   if (out) {
     await writeFileAtomic(out, clean);
@@ -163,9 +164,10 @@ export async function slaCommand(opts: SlaOptions, io: IncidentIo): Promise<numb
   const policies = await loadPolicies(io.cwd, { sla: opts.slaPolicy, classification: opts.classificationPolicy });
   const now = resolveNow(opts.now, undefined, io);
   const a = assess(loaded, policies, now);
+  const scrub = opts.scrub ?? (await createScrub());
   const report: SlaReport = {
     reportVersion: 1,
-    incident: loaded.incident.id,
+    incident: (await scrub(Buffer.from(loaded.incident.id, 'utf8'))).toString('utf8'),
     level: a.classification.level,
     levelBasis: a.classification.basis,
     apiSeverity: a.classification.apiSeverity,
@@ -175,7 +177,6 @@ export async function slaCommand(opts: SlaOptions, io: IncidentIo): Promise<numb
     clock: a.sla,
   };
   const text = opts.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : slaText(report);
-  const scrub = opts.scrub ?? (await createScrub());
   io.stdout((await scrub(Buffer.from(text, 'utf8'))).toString('utf8'));
   return report.breached ? ExitCode.Findings : ExitCode.Ok;
 }

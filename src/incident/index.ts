@@ -11,7 +11,7 @@ export { openQuestions, STATUS_PAGES } from './questions.js';
 export type { OpenQuestion } from './questions.js';
 export { renderTicketMd } from './render.js';
 export type { TicketInput } from './render.js';
-export { assess, loadPolicies, ticketMarkdown, incidentBundleEntries, createScrub, defaultLang, loadManifestFile } from './ticket.js';
+export { assess, loadPolicies, ticketMarkdown, incidentBundleEntries, createScrub, defaultLang, loadManifestFile, scrubIncident } from './ticket.js';
 export type { Assessment, Policies, Scrub } from './ticket.js';
 export { incidentInit, incidentRender, slaCommand } from './commands.js';
 export type { IncidentIo, RenderOptions, SlaOptions, SlaReport } from './commands.js';

@@ -50,7 +50,8 @@ function describeErrors(shown: string, errors: readonly ErrorObject[]): string[]
     let what: string;
     switch (e.keyword) {
       case 'additionalProperties':
-        what = `unknown field '${String(p['additionalProperty'])}'`;
+        // A key can be a pasted value (`LTAI…: 1`): name it only when it looks like a field name.
+        what = /^[A-Za-z][A-Za-z_-]{0,39}$/.test(String(p['additionalProperty'])) ? `unknown field '${String(p['additionalProperty'])}'` : 'unknown field (its name is not shown: it does not look like a field name)';
         break;
       case 'required':
         what = `missing required field '${String(p['missingProperty'])}'`;

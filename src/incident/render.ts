@@ -220,7 +220,7 @@ const T = {
     slaHead: ['时限', '支持计划 / 级别', '时限长度', '到期时间', '状态', '是否核实', '来源'],
     kind: { firstResponse: '首次响应', resolution: '解决' },
     state: (t: TargetStatus) =>
-      t.state === 'met' ? `已按时达成（提前 ${formatDuration(t.marginMs, 'zh-CN')}）` : t.state === 'pending' ? `剩余 ${formatDuration(t.marginMs, 'zh-CN')}` : `已超时 ${formatDuration(t.marginMs, 'zh-CN')}${t.metAt ? '' : '（仍未达成）'}`,
+      t.state === 'met' ? `已按时达成（提前 ${formatDuration(t.marginMs, 'zh-CN')}）` : t.state === 'pending' ? `剩余 ${formatDuration(t.marginMs, 'zh-CN')}` : `已超时 ${formatDuration(t.marginMs, 'zh-CN')}${t.metAt ? '' : t.kind === 'firstResponse' ? '（仍未响应）' : '（仍未解决）'}`,
     verified: (t: TargetStatus) => (t.verified ? `已核实（工作说明书 ${t.sowVersion}）` : `**未核实 unverified**（工作说明书 ${t.sowVersion}）`),
     minutes: (t: TargetStatus) => `${formatMinutes(t.minutes, 'zh-CN')}${t.verified ? '' : '（未核实 unverified）'}`,
     slaNote: '时限按工单创建后经过的时间（7x24）计算。未核实的时限是常被引用、但未在官方来源中找到的数值：依赖它或申请补偿前，请对照您的合同确认。',
@@ -230,7 +230,7 @@ const T = {
     cadenceTitle: '## 7. 跟进频率',
     cadence: (c: Ctx) => {
       const f = c.in.sla.followUp;
-      const lines = [`${c.in.sla.level}：至少每 ${formatMinutes(f.everyMinutes, 'zh-CN')} 更新一次工单并通知相关人员（${f.source}）。`];
+      const lines = [`${c.in.sla.level}：至少每 ${formatMinutes(f.everyMinutes, 'zh-CN')}更新一次工单并通知相关人员（${f.source}）。`];
       if (f.nextDue !== undefined && f.marginMs !== undefined)
         lines.push(`下次更新时间：${c.at(f.nextDue)}（${f.marginMs >= 0 ? `剩余 ${formatDuration(f.marginMs, 'zh-CN')}` : `已逾期 ${formatDuration(f.marginMs, 'zh-CN')}`}）。`);
       return lines;

@@ -62,12 +62,43 @@ export function bundledIncidentName(loaded: LoadedIncident): string {
   return loaded.format === 'json' ? 'incident.json' : 'incident.yaml';
 }
 
-/** Renders TICKET.md, unscrubbed. Deterministic: no clock is read. */
-export function ticketMarkdown(loaded: LoadedIncident, policies: Policies, opts: { now: number; lang: LangOption; manifest?: Manifest; inBundle?: boolean }): string {
+/** Date-times are checked by the schema and needed by the SLA maths; they are not scrubbed. */
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** The latest ISO date-time anywhere in the incident (epoch ms), or -Infinity. */
+function latestInstant(v: unknown): number {
+  if (typeof v === 'string') return ISO_INSTANT.test(v) ? Date.parse(v) : -Infinity;
+  if (Array.isArray(v)) return Math.max(-Infinity, ...v.map(latestInstant));
+  if (v && typeof v === 'object') return Math.max(-Infinity, ...Object.values(v).map(latestInstant));
+  return -Infinity;
+}
+
+/**
+ * The incident with every free-text string scrubbed, for rendering. Rendering quotes, prefixes
+ * and escapes text (`> ` before each line, `\|` in table cells), which can hide a value from the
+ * detectors that the raw text would show them: so values are replaced before rendering, and the
+ * rendered text is scrubbed again after. Classification and SLA use the raw incident.
+ */
+export async function scrubIncident(loaded: LoadedIncident, scrub: Scrub): Promise<LoadedIncident> {
+  const walk = async (v: unknown): Promise<unknown> => {
+    if (typeof v === 'string') return ISO_INSTANT.test(v) ? v : (await scrub(Buffer.from(v, 'utf8'))).toString('utf8');
+    if (Array.isArray(v)) return Promise.all(v.map(walk));
+    if (v && typeof v === 'object') return Object.fromEntries(await Promise.all(Object.entries(v).map(async ([k, x]) => [k, await walk(x)] as const)));
+    return v;
+  };
+  return { ...loaded, incident: (await walk(loaded.incident)) as LoadedIncident['incident'] };
+}
+
+/**
+ * Renders TICKET.md. Deterministic: no clock is read.
+ * @param opts.display the incident as shown (scrubbed, see {@link scrubIncident}); `loaded` is
+ *   what is assessed. Without it the raw incident is shown: scrub the result before it leaves.
+ */
+export function ticketMarkdown(loaded: LoadedIncident, policies: Policies, opts: { now: number; lang: LangOption; manifest?: Manifest; inBundle?: boolean; display?: LoadedIncident }): string {
   const a = assess(loaded, policies, opts.now, opts.manifest);
   return renderTicketMd(
     {
-      incident: loaded.incident,
+      incident: (opts.display ?? loaded).incident,
       classification: a.classification,
       sla: a.sla,
       now: opts.now,
@@ -84,20 +115,25 @@ export function defaultLang(loaded: LoadedIncident): LangOption {
 }
 
 /**
- * The two bundle entries for `pack --incident`: TICKET.md and the incident file, unscrubbed:
- * `pack` scrubs every extra entry with the run's own scanner and key (so tokens match the
- * evidence) before it zips them.
+ * The two bundle entries for `pack --incident`: TICKET.md (rendered from the scrubbed incident)
+ * and the incident file as read. `pack` scrubs every extra entry again with the run's own scanner
+ * and key (so tokens match the evidence) before it zips them.
+ * @param scrub the run's scrub (same scanner and key as the evidence)
  * @param now the instant TICKET.md describes; default the manifest's createdAt (never the clock),
  *   so the bundle stays byte-identical for the same inputs.
  */
-export function incidentBundleEntries(
+export async function incidentBundleEntries(
   loaded: LoadedIncident,
   policies: Policies,
   manifest: Manifest,
+  scrub: Scrub,
   opts: { lang?: LangOption; now?: number } = {},
-): Array<{ name: string; data: Buffer }> {
-  const now = opts.now ?? Date.parse(manifest.createdAt);
-  const md = ticketMarkdown(loaded, policies, { now, lang: opts.lang ?? defaultLang(loaded), manifest, inBundle: true });
+): Promise<Array<{ name: string; data: Buffer }>> {
+  // Without --now: the bundle's date (deterministic), but never earlier than the newest time the
+  // incident file records, so an old evidence mtime cannot show an overdue target as "due in".
+  const now = opts.now ?? Math.max(Date.parse(manifest.createdAt), latestInstant(loaded.incident));
+  const display = await scrubIncident(loaded, scrub);
+  const md = ticketMarkdown(loaded, policies, { now, lang: opts.lang ?? defaultLang(loaded), manifest, inBundle: true, display });
   return [
     { name: 'TICKET.md', data: Buffer.from(md, 'utf8') },
     { name: bundledIncidentName(loaded), data: loaded.bytes },
