@@ -6,6 +6,9 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { Fingerprinter } from '../src/fingerprint.js';
+import { redactBuffer } from '../src/redact/redactor.js';
 import { loadRuleset, parseExample } from '../src/detect/load.js';
 import { Scanner, scanBuffer } from '../src/detect/scanner.js';
 import { ROOT, SAMPLE } from './helpers/paths.js';
@@ -40,5 +43,25 @@ describe('prefilter', () => {
       const b = readFileSync(f);
       expect(hits(fast, b), path.basename(f)).toEqual(hits(slow, b));
     }
+  });
+
+  it('windowed scanning near keywords gives what whole-buffer scanning without prefilter gives', async () => {
+    // Examples packed densely with filler, case changes and CJK, so keyword regions overlap,
+    // touch window edges and sit next to values of other detectors.
+    const snippets = ruleset.detectors.flatMap((d) => d.spec.examples.match.map((e) => parseExample(e).text));
+    const filler = [' ', '\n', '\r\n', 'x'.repeat(300), '处理订单 ', 'SECRET ', 'Token: ', 'key=', '"', 'é', '\t'];
+    const doc = fc
+      .array(fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...snippets) }, { weight: 2, arbitrary: fc.constantFrom(...filler) }, { weight: 1, arbitrary: fc.constantFrom(...snippets).map((t) => t.toUpperCase()) }), { maxLength: 80 })
+      .map((parts) => Buffer.from(parts.join('')));
+    const key = Buffer.alloc(32, 3);
+    await fc.assert(
+      fc.asyncProperty(doc, fc.integer({ min: 1, max: 5000 }), async (d, chunk) => {
+        const want = await redactBuffer(slow, new Fingerprinter(key), d);
+        const got = await redactBuffer(fast, new Fingerprinter(key), d, chunk, 0);
+        expect(got.output.equals(want.output)).toBe(true);
+        expect(got.result.findings).toEqual(want.result.findings);
+      }),
+      { numRuns: 120 },
+    );
   });
 });
