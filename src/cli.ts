@@ -47,6 +47,7 @@ import type { Progress } from './progress.js';
 import { parseEncoding } from './source/encoding.js';
 import type { KeepPolicy } from './detect/policy.js';
 import type { TextEncoding } from './source/encoding.js';
+import type { ArchiveLimits } from './source/archive.js';
 import { incidentCommandModule, packIncidentEntries, packIncidentOptions, slaCommandModule } from './incident/cli.js';
 
 /** Everything the CLI needs from its environment. */
@@ -75,12 +76,17 @@ interface CommonArgs {
   concurrency?: number;
   threads?: number;
   'max-file-size'?: number;
+  'max-structured-size'?: string;
   encoding?: string;
   images?: 'strip' | 'skip';
   keep?: string[];
   quiet?: boolean;
   verbose?: boolean;
   config?: string | false;
+  'max-archive-depth'?: string;
+  'max-archive-size'?: string;
+  'max-archive-entries'?: string;
+  'max-archive-ratio'?: string;
 }
 
 const EXAMPLES: Array<[string, string]> = [
@@ -125,6 +131,41 @@ function parseSize(v: unknown): number {
   return Math.floor(Number(m[1]) * mult[unit]!);
 }
 
+/**
+ * Archive limits from --max-archive-* over `limits.maxArchive*` in the configuration (schema-checked
+ * there); unset ones keep DEFAULT_ARCHIVE_LIMITS. A bad flag value is a usage error naming the flag.
+ */
+function archiveLimits(args: CommonArgs, config: Config | undefined): Partial<ArchiveLimits> {
+  const cl = config?.data.limits;
+  const out: { -readonly [K in keyof ArchiveLimits]?: ArchiveLimits[K] } = {};
+  const whole = (flag: keyof CommonArgs, v: string | undefined, what: string): number | undefined => {
+    if (v === undefined) return undefined;
+    if (!/^\s*\d+\s*$/.test(String(v)) || Number(v) < 1) throw new UsageError(`--${flag}: '${String(v)}' is not ${what}`);
+    return Number(v);
+  };
+  out.maxDepth = whole('max-archive-depth', args['max-archive-depth'], 'a whole number of at least 1 (default 3)') ?? cl?.maxArchiveDepth;
+  out.maxEntries = whole('max-archive-entries', args['max-archive-entries'], 'a whole number of at least 1 (default 100000)') ?? cl?.maxArchiveEntries;
+  const ratio = args['max-archive-ratio'];
+  if (ratio !== undefined && !(/^\s*\d+(\.\d+)?\s*$/.test(String(ratio)) && Number(ratio) >= 1))
+    throw new UsageError(`--max-archive-ratio: '${String(ratio)}' is not a number of at least 1 (default 200)`);
+  out.maxRatio = ratio !== undefined ? Number(ratio) : cl?.maxArchiveRatio;
+  const size = args['max-archive-size'] ?? cl?.maxArchiveSize;
+  if (size !== undefined) {
+    let bytes: number;
+    try {
+      bytes = parseSize(size);
+    } catch {
+      bytes = 0;
+    }
+    if (bytes < 1) {
+      if (args['max-archive-size'] !== undefined) throw new UsageError(`--max-archive-size: '${String(size)}' is not a size of at least 1 byte (e.g. 2GB)`);
+      throw new ConfigError(`${config!.shown}: 'limits.maxArchiveSize' must be a size such as 2GB`);
+    }
+    out.maxTotalBytes = bytes;
+  }
+  return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as Partial<ArchiveLimits>;
+}
+
 function commonOptions<T>(y: Argv<T>): Argv<T & CommonArgs> {
   return y
     .option('exclude', { type: 'string', array: true, describe: 'glob of files to leave out (repeatable), matched against paths relative to the input root' })
@@ -135,12 +176,17 @@ function commonOptions<T>(y: Argv<T>): Argv<T & CommonArgs> {
     .option('concurrency', { type: 'number', describe: 'files processed at once (default 4)' })
     .option('threads', { type: 'number', describe: 'worker threads scanning files in parallel; 1 = none; default: one per core when the inputs total 8 MiB or more' })
     .option('max-file-size', { type: 'string', describe: 'leave out files larger than this (e.g. 2GB); default: no limit' })
+    .option('max-structured-size', { type: 'string', describe: 'largest JSON/HAR/YAML/XML parsed whole for the key-name rules (default 16MiB; ~30 bytes of memory per byte); larger HARs are left out, others get the text detectors only' })
     .option('encoding', { type: 'string', describe: 'read every text file in this encoding instead of detecting it: utf-8, utf-16le, utf-16be, gb18030 (gbk)' })
     .option('keep', { type: 'string', array: true, describe: 'leave visible: private-ips, identifier, pii, or account:<16-digit id> (repeatable; secrets are always redacted)' })
     .option('images', { choices: ['strip', 'skip'] as const, default: 'strip' as const, describe: 'PNG/JPEG/GIF/WebP: strip metadata and bundle the pixels (unscanned), or leave them out' })
     .option('quiet', { type: 'boolean', alias: 'q', describe: 'print only errors and results (no progress bar)' })
     .option('verbose', { type: 'boolean', alias: 'v', describe: 'print a line per file as it is done (on stderr)' })
     .option('config', { type: 'string', describe: 'configuration file (default: aliscrub.config.json/.yaml in the working directory or above); --no-config: none' })
+    .option('max-archive-depth', { type: 'string', describe: 'archives nested deeper than this are refused (archive-depth); 1 = read no archive inside an archive (default 3)' })
+    .option('max-archive-size', { type: 'string', describe: 'uncompressed bytes read from one archive, nested ones included, before the rest is refused as archive-bomb (e.g. 2GB; default 4GiB)' })
+    .option('max-archive-entries', { type: 'string', describe: 'members read per archive; the rest are refused (too-many-entries; default 100000)' })
+    .option('max-archive-ratio', { type: 'string', describe: "largest uncompressed/compressed ratio a member may declare (archive-bomb; default 200)" })
     .conflicts('quiet', 'verbose') as unknown as Argv<T & CommonArgs>;
 }
 
@@ -200,6 +246,15 @@ async function runOptions(args: CommonArgs & { paths?: string[] }, io: CliIo, lo
       throw new ConfigError(`${config!.shown}: 'limits.maxFileSize' must be a size such as 500MB`);
     }
   }
+  let maxStructuredBytes: number | undefined;
+  if (args['max-structured-size'] !== undefined) {
+    try {
+      maxStructuredBytes = parseSize(args['max-structured-size']);
+    } catch {
+      throw new UsageError(`--max-structured-size: '${String(args['max-structured-size'])}' is not a size (e.g. 64MiB)`);
+    }
+    if (maxStructuredBytes < 1) throw new UsageError('--max-structured-size: must be at least 1 byte');
+  }
   let encoding: TextEncoding | undefined;
   if (args.encoding !== undefined) {
     encoding = parseEncoding(args.encoding);
@@ -219,9 +274,11 @@ async function runOptions(args: CommonArgs & { paths?: string[] }, io: CliIo, lo
     concurrency: args.concurrency ?? cd?.limits?.concurrency,
     threads: args.threads ?? cd?.limits?.threads,
     maxFileBytes,
+    maxStructuredBytes,
     encoding,
     images: args.images,
     keep: parseKeep(args.keep),
+    archiveLimits: archiveLimits(args, config),
     sourceDateEpoch: epoch === undefined ? undefined : Number(epoch),
     log,
     signal: io.signal,
@@ -406,6 +463,23 @@ async function baselineCreateCommand(args: GateArgs & { output: string; force?: 
 }
 
 /**
+ * yargs turns a flag given twice into an array, which a flag taking one value (`--out`,
+ * `--max-part-size`, `--quiet`) would only trip over later, with an unhelpful message. Every
+ * option the running command declares without `array: true` is checked here, before validation
+ * and before any work: given twice (under any of its aliases), it is a usage error naming it.
+ */
+function rejectRepeatedFlags(argv: Record<string, unknown>, y: unknown): void {
+  const opts = (y as { getOptions?: () => { key?: Record<string, unknown>; array?: string[] } } | undefined)?.getOptions?.();
+  if (!opts?.key) return;
+  const repeatable = new Set(opts.array ?? []);
+  // The long name when a flag has a short alias (-o / --output): both hold the same array.
+  const repeated = Object.keys(opts.key)
+    .filter((k) => !repeatable.has(k) && Array.isArray(argv[k]))
+    .sort((a, b) => b.length - a.length);
+  if (repeated[0] !== undefined) throw new UsageError(`${repeated[0].length > 1 ? '--' : '-'}${repeated[0]}: given more than once`);
+}
+
+/**
  * Runs the CLI with explicit I/O. Never throws and never exits the process.
  * @returns the exit code (see the module comment).
  */
@@ -416,6 +490,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .scriptName('aliscrub')
     .version(VERSION)
     .usage('$0 <command> [options]\n\nMake evidence safe to attach to an Alibaba Cloud support ticket.')
+    // yargs passes its instance as a second argument (not in @types/yargs).
+    .middleware(rejectRepeatedFlags as unknown as (args: Record<string, unknown>) => void, true)
     .command(
       'scan <paths..>',
       'report findings without writing anything else (CI gate)',

@@ -48,7 +48,16 @@ export interface ConfigData {
   readonly allowlist?: AllowlistSpec;
   readonly baseline?: string;
   readonly keyFile?: string;
-  readonly limits?: { readonly maxFileSize?: number | string; readonly concurrency?: number; readonly threads?: number };
+  readonly limits?: {
+    readonly maxFileSize?: number | string;
+    readonly concurrency?: number;
+    readonly threads?: number;
+    /** Archive limits (like --max-archive-depth, --max-archive-size, --max-archive-entries, --max-archive-ratio). */
+    readonly maxArchiveDepth?: number;
+    readonly maxArchiveSize?: number | string;
+    readonly maxArchiveEntries?: number;
+    readonly maxArchiveRatio?: number;
+  };
 }
 
 /** A loaded configuration. Paths are resolved to absolute paths. */
@@ -106,7 +115,7 @@ function describeSchemaError(errors: readonly ErrorObject[]): string {
       return `${where} must be one of ${((e.params as { allowedValues: unknown[] }).allowedValues ?? []).map(String).join(', ')}`;
     case 'pattern':
       if (e.instancePath.includes('/fingerprints/')) return `${where} must be a fingerprint (12 lower-case hex digits)`;
-      if (e.instancePath.endsWith('/maxFileSize')) return `${where} must be a size such as 500MB`;
+      if (e.instancePath.endsWith('/maxFileSize') || e.instancePath.endsWith('/maxArchiveSize')) return `${where} must be a size such as 500MB`;
       return `${where} must be a detector id (lower-case letters, digits and dashes)`;
     default:
       return `${where} ${e.message ?? 'is not valid'}`;

@@ -38,7 +38,9 @@ export type ExcludeReason =
   | 'encrypted'
   | 'archive-bomb'
   | 'too-many-entries'
-  | 'archive-depth';
+  | 'archive-depth'
+  // a later archive member whose cleaned name (or bundle path) an earlier member already took
+  | 'duplicate-name';
 
 /**
  * Where a manifest path lives inside a bundle, under `evidence/`: an archive member

@@ -85,6 +85,12 @@ export interface RunOptions {
    * the same for every value. A `tokenMinter` (a function) always runs in the main thread.
    */
   readonly threads?: number;
+  /**
+   * Largest structured file (JSON, HAR, YAML, …) parsed whole for the key-name rules, in bytes;
+   * larger JSON/YAML/XML get the text detectors only (recorded), a larger HAR is left out.
+   * @default 16 MiB
+   */
+  readonly maxStructuredBytes?: number;
   /** `pack`: deflate level of the zip, 0 (store) – 9. @default 6 */
   readonly zipLevel?: number;
   /**
@@ -200,7 +206,7 @@ async function buildEngine(opts: RunOptions, key: Buffer): Promise<Engine> {
     ruleset,
     scanner,
     fingerprints,
-    ...(ruleset.structural ? { structure: { keys: await loadSecretKeys(), scanner, fingerprints, mint: opts.tokenMinter } } : {}),
+    ...(ruleset.structural ? { structure: { keys: await loadSecretKeys(), scanner, fingerprints, mint: opts.tokenMinter, maxBytes: opts.maxStructuredBytes } } : {}),
     key,
     log: opts.log ?? silentLogger,
     opts,
@@ -228,6 +234,27 @@ class Hasher extends Transform {
 const nullSink = (): Writable => new Writable({ write: (_c, _e, cb) => cb() });
 
 /**
+ * The output of one record: `dest` opened exclusively (`wx`), or a null sink. `discard` removes the
+ * file only if this sink created it, once the stream has closed, so a failure never deletes a file
+ * it did not write (another member's output under the same name).
+ */
+function exclusiveSink(dest: string | undefined): { readonly stream: Writable; readonly discard: () => Promise<void> } {
+  if (!dest) return { stream: nullSink(), discard: async () => {} };
+  const stream = createWriteStream(dest, { flags: 'wx' });
+  let created = false;
+  stream.once('open', () => (created = true));
+  return {
+    stream,
+    discard: async () => {
+      stream.on('error', () => {}); // a pending open may still fail (EEXIST): already reported, or moot
+      stream.destroy();
+      if (!stream.closed) await new Promise<void>((resolve) => stream.once('close', () => resolve()));
+      if (created) await unlink(dest).catch(() => {});
+    },
+  };
+}
+
+/**
  * Redacts one file into `dest` (or nowhere). Never throws for per-file problems: returns the
  * record. On any failure the partial destination file is removed.
  */
@@ -235,7 +262,7 @@ async function processEntry(p: Engine, entry: Entry, name: string, destFor: Dest
   const kind = archiveKind(entry.path);
   if (kind) {
     const budget = new ByteBudget(p.limits.maxTotalBytes);
-    return processArchive(p, entry.absolutePath, kind, name, 1, budget, { entries: 0 }, destFor);
+    return processArchive(p, entry.absolutePath, kind, name, 1, budget, { entries: 0, files: new Set(), dirs: new Set(), archives: new Set() }, destFor);
   }
   const open = () => createReadStream(entry.absolutePath, { highWaterMark: readChunk(entry.size) });
   const strip = (p.opts.images ?? 'strip') === 'strip' && hasImageExtension(entry.path);
@@ -257,13 +284,14 @@ function includesUnscanned(p: Engine, ...names: string[]): boolean {
 /** Copies a binary file into the bundle unmodified (`--include-unscanned`). Nothing in it is scanned. */
 async function copyUnscanned(p: Engine, open: () => NodeJS.ReadableStream, name: string, dest: string | undefined, meter?: Transform): Promise<FileRecord> {
   const hasher = new Hasher();
+  let sink: ReturnType<typeof exclusiveSink> | undefined;
   try {
     const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream> = [open()];
     if (meter) stages.push(meter);
-    stages.push(hasher, dest ? createWriteStream(dest, { flags: 'w' }) : nullSink());
+    stages.push(hasher, (sink = exclusiveSink(dest)).stream);
     await pipeline(stages, { signal: p.opts.signal });
   } catch (err) {
-    if (dest) await unlink(dest).catch(() => {});
+    await sink?.discard();
     if (p.opts.signal?.aborted) throw err;
     const fe = toFileError(err, name);
     if (fe.code === 'archive-bomb') return { path: name, status: 'excluded', reason: 'archive-bomb', bytesIn: 0 };
@@ -330,8 +358,9 @@ async function processStream(
   const gzip = isGzipName(rawName);
   const encoding: EncodingState = {};
   let structure: StructureStage | undefined;
+  let out: ReturnType<typeof exclusiveSink> | undefined;
   try {
-    const sink = dest ? createWriteStream(dest, { flags: 'wx' }) : nullSink();
+    const sink = (out = exclusiveSink(dest)).stream;
     // source → [budget] → [gunzip] → decode to UTF-8 → redact → encode back → [gzip] → hash → sink
     const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream> = [open()];
     if (meter) stages.push(meter);
@@ -339,19 +368,20 @@ async function processStream(
     stages.push(new AutoDecode(encoding, name, p.opts.encoding));
     // Structured files: values of secret-like keys become forced hits (src/structure/stage.ts).
     const format = p.structure ? formatFor(rawName) : undefined;
-    if (format) stages.push((structure = new StructureStage(p.structure!, format, redactor)));
+    if (format) stages.push((structure = new StructureStage(p.structure!, format, redactor, undefined, name)));
     stages.push(redactor, new AutoEncode(encoding));
     if (gzip) stages.push(createGzip({ level: 6 }));
     stages.push(hasher, sink);
     await pipeline(stages, { signal: p.opts.signal });
   } catch (err) {
-    if (dest) await unlink(dest).catch(() => {});
+    await out?.discard(); // only a file this call created
     if (p.opts.signal?.aborted) throw err;
     const fe = toFileError(err, name);
     if (fe.code === 'binary') return { path: name, status: 'excluded', reason: 'binary', bytesIn: size };
     if (fe.code === 'archive-bomb') return { path: name, status: 'excluded', reason: 'archive-bomb', bytesIn: size };
     const message = fe.message.startsWith(name) ? fe.message : `${name}: ${fe.message}`;
     p.log.warn(message);
+    if (fe.code === 'too-large') return { path: name, status: 'excluded', reason: 'too-large', bytesIn: size };
     return { path: name, status: 'failed', reason: fe.code, message };
   }
   const r = redactor.result;
@@ -374,6 +404,35 @@ async function processStream(
 
 type DestFor = (name: string) => Promise<string | undefined>;
 
+/** What one top-level archive has used so far, nested archives included. */
+interface ArchiveWalk {
+  entries: number;
+  /** Bundle paths (see bundlePath) taken by members, the folders above them, and nested archives (read as folders). */
+  readonly files: Set<string>;
+  readonly dirs: Set<string>;
+  readonly archives: Set<string>;
+}
+
+/**
+ * Claims a member's place in the bundle. False when it is taken: the same cleaned name seen
+ * before (`a.log` twice, or `a.log` and `./a.log`), a file where a folder is or the reverse, or a
+ * member that clashes with one read from a nested archive of the same name. The later member
+ * is then refused (`duplicate-name`): two members must never write one output file.
+ */
+function claimMember(walk: ArchiveWalk, manifestName: string, archive: boolean): boolean {
+  const at = bundlePath(manifestName);
+  const parts = at.split('/');
+  const above = parts.slice(1).map((_, i) => parts.slice(0, i + 1).join('/'));
+  if (walk.files.has(at) || walk.archives.has(at) || above.some((d) => walk.files.has(d))) return false;
+  if (!archive && walk.dirs.has(at)) return false;
+  for (const d of above) walk.dirs.add(d);
+  if (archive) {
+    walk.archives.add(at);
+    walk.dirs.add(at);
+  } else walk.files.add(at);
+  return true;
+}
+
 /**
  * Processes every member of an archive (recursing into nested archives up to the depth limit).
  * Members are named `archive!/member`; a refused member gets an `excluded` record with its
@@ -387,7 +446,7 @@ async function processArchive(
   prefix: string,
   depth: number,
   budget: ByteBudget,
-  count: { entries: number },
+  count: ArchiveWalk,
   destFor: DestFor,
 ): Promise<FileRecord[]> {
   const records: FileRecord[] = [];
@@ -399,6 +458,7 @@ async function processArchive(
       if (m.refused) return void refuse(name, m.refused, m.size);
       if (++count.entries > p.limits.maxEntries) return void refuse(name, 'too-many-entries', m.size);
       const inner = archiveKind(m.name);
+      if (!claimMember(count, name, inner !== undefined)) return void refuse(name, 'duplicate-name', m.size);
       if (inner) {
         if (depth >= p.limits.maxDepth) return void refuse(name, 'archive-depth', m.size);
         // Nested archives need random access (zip) or a second pass: spool to a private temp file.

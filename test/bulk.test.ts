@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,10 +14,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { archive } from '../src/bulk/archive.js';
 import type { ArchiveOptions } from '../src/bulk/archive.js';
 import type { ArchiveIndex } from '../src/bulk/index-file.js';
+import { createBulkProgress } from '../src/bulk/progress.js';
 import { verifyBundle } from '../src/verify.js';
 import { cli } from './helpers/cli.js';
 // @ts-expect-error plain ESM fixture generator without types
-import { makeBulkFixture } from '../fixtures/bulk/make.mjs';
+import { makeBulkFixture, PLANTED } from '../fixtures/bulk/make.mjs';
 
 const ROOT = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
 const work = mkdtempSync(path.join(tmpdir(), 'aliscrub-bulk-'));
@@ -108,6 +109,59 @@ describe('archive: bundles, index, resume', () => {
     expect(res.outcomes.map((o) => o.entry.status)).toEqual(['partial', 'partial', 'partial', 'partial']);
   });
 
+  it('an incident archive of which nothing can be read is failed (no bundle) and retried by the rerun', async () => {
+    const r3 = path.join(work, 'root3');
+    await makeBulkFixture(r3);
+    const fixed = new Date(Date.UTC(2026, 10, 1, 8, 0, 0));
+    // Top-level incident archives that are corrupt: a zip header followed by junk, and garbage gzip.
+    writeFileSync(path.join(r3, 'inc-epsilon.zip'), Buffer.concat([Buffer.from('PK\x03\x04\x14\x00\x00\x00'), Buffer.alloc(300, 0x5a)]));
+    writeFileSync(path.join(r3, 'inc-zeta.tar.gz'), Buffer.from([0x1f, 0x8b, 0x08, 0x00, ...Buffer.alloc(120, 0x33)]));
+    for (const f of ['inc-epsilon.zip', 'inc-zeta.tar.gz']) utimesSync(path.join(r3, f), fixed, fixed);
+    const o3 = path.join(work, 'out3');
+    const { code, stdout, stderr } = await cli(['archive', 'root3', '--out', 'out3', '--state', 'state', '-q'], { cwd: work, env: { SOURCE_DATE_EPOCH: '1700000000' } });
+    expect(code).toBe(1);
+    expect(stdout).toContain('inc-epsilon: failed');
+    expect(stdout).toContain('inc-zeta: failed');
+    const index = readIndex(o3);
+    expect(index.incidents.map((e) => [e.incident, e.status])).toEqual([
+      ['inc-alpha', 'ok'],
+      ['inc-beta', 'partial'],
+      ['inc-delta', 'ok'],
+      ['inc-epsilon', 'failed'],
+      ['inc-gamma', 'ok'],
+      ['inc-zeta', 'failed'],
+    ]);
+    for (const name of ['inc-epsilon', 'inc-zeta']) {
+      const e = index.incidents.find((x) => x.incident === name)!;
+      expect(e.bundles).toEqual([]);
+      expect(e.message).toMatch(/nothing could be read/);
+      expect(existsSync(path.join(o3, `${name}.zip`))).toBe(false);
+      expect(existsSync(path.join(o3, name))).toBe(false);
+    }
+    for (const e of index.incidents.filter((x) => x.status !== 'failed')) expect((await verifyBundle(path.join(o3, e.bundles[0]!.file))).problems).toEqual([]);
+    for (const v of PLANTED as string[]) expect(stdout + stderr + readFileSync(path.join(o3, 'index.json'), 'utf8')).not.toContain(v);
+    // The rerun retries the failed incidents and leaves the others alone.
+    const res = await archive(opts({ inputs: [r3], outDir: o3 }));
+    expect(res.outcomes.map((o) => [o.entry.incident, o.action, o.entry.status])).toEqual([
+      ['inc-alpha', 'unchanged', 'ok'],
+      ['inc-beta', 'unchanged', 'partial'],
+      ['inc-delta', 'unchanged', 'ok'],
+      ['inc-epsilon', 'done', 'failed'],
+      ['inc-gamma', 'unchanged', 'ok'],
+      ['inc-zeta', 'done', 'failed'],
+    ]);
+  });
+
+  it('--incident-glob matching nothing warns and exits 1', async () => {
+    const r = await cli(['archive', 'root', '--out', 'out-glob', '--state', 'state', '--incident-glob', 'nope-*', '-q'], { cwd: work });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("no incident matches --incident-glob 'nope-*'");
+    const ok = await cli(['archive', 'root', '--out', 'out-glob', '--state', 'state', '--incident-glob', 'inc-gam*', '-q'], { cwd: work });
+    expect(ok.code).toBe(0);
+    expect(ok.stderr).not.toContain('no incident matches');
+    expect(readIndex(path.join(work, 'out-glob')).incidents.map((e) => e.incident)).toEqual(['inc-gamma']);
+  });
+
   it('refuses a state folder inside an input, and --key-file', async () => {
     await expect(archive(opts({ stateDir: path.join(root, 'inc-alpha', 'st') }))).rejects.toThrow(/outside every input/);
     const r = await cli(['archive', 'root', '--out', 'out', '--state', 'state', '--key-file', 'x'], { cwd: work });
@@ -151,4 +205,68 @@ describe('archive: interrupted by SIGKILL', () => {
     expect((await verifyBundle(path.join(kout, 'inc-alpha.zip'))).ok).toBe(true);
     expect(readdirSync(kout).filter((n) => n.startsWith('.'))).toEqual([]);
   }, 180_000);
+});
+
+describe('archive: SIGKILL while redoing a changed incident', () => {
+  it('the old bundle no longer looks current; the rerun redoes the incident', async () => {
+    const bin = path.join(ROOT, 'bin', 'aliscrub.js');
+    expect(existsSync(path.join(ROOT, 'dist', 'bulk', 'archive.js')), 'run npm run build first').toBe(true);
+    const rroot = path.join(work, 'rroot');
+    await makeBulkFixture(rroot, { bigMb: 4 });
+    const rout = path.join(work, 'rout');
+    const rstate = path.join(work, 'rstate');
+    const first = await cli(['archive', rroot, '--out', rout, '--state', rstate, '-q'], { cwd: work });
+    expect(first.code).toBe(1); // inc-beta is partial
+    const oldSha = readIndex(rout).incidents.find((e) => e.incident === 'inc-alpha')!.bundles[0]!.sha256;
+    expect(existsSync(path.join(rout, 'inc-alpha.zip'))).toBe(true);
+
+    appendFileSync(path.join(rroot, 'inc-alpha', 'notes.txt'), 'one more line\n');
+    const child = spawn(process.execPath, [bin, 'archive', rroot, '--out', rout, '--state', rstate, '--jobs', '1', '-q'], { stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // Kill as soon as the redo of inc-alpha is being staged.
+    const deadline = Date.now() + 60_000;
+    let staged = false;
+    while (Date.now() < deadline) {
+      if (readdirSync(rout).some((n) => n.startsWith('.inc-alpha.zip.aliscrub-') && !n.includes('-old-'))) {
+        staged = true;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    child.kill('SIGKILL');
+    await exited;
+    expect(staged).toBe(true);
+    // No visible bundle for inc-alpha, and the index does not call it ok.
+    expect(existsSync(path.join(rout, 'inc-alpha.zip'))).toBe(false);
+    expect(existsSync(path.join(rout, 'inc-alpha'))).toBe(false);
+    const alphaAfterKill = readIndex(rout).incidents.find((e) => e.incident === 'inc-alpha');
+    expect(alphaAfterKill === undefined || alphaAfterKill.status === 'failed').toBe(true);
+    // Whatever is visible is listed in the index.
+    const listed = readIndex(rout).incidents.flatMap((e) => e.bundles.map((b) => b.file));
+    for (const v of readdirSync(rout).filter((n) => n.endsWith('.zip'))) expect(listed).toContain(v);
+
+    const res = await cli(['archive', rroot, '--out', rout, '--state', rstate, '--verbose'], { cwd: work });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('incident inc-alpha: ok');
+    const alpha = readIndex(rout).incidents.find((e) => e.incident === 'inc-alpha')!;
+    expect(alpha.status).toBe('ok');
+    expect(alpha.bundles[0]!.sha256).not.toBe(oldSha);
+    expect((await verifyBundle(path.join(rout, 'inc-alpha.zip'))).ok).toBe(true);
+    expect(readdirSync(rout).filter((n) => n.startsWith('.'))).toEqual([]);
+  }, 180_000);
+});
+
+describe('archive: progress bar', () => {
+  it('shows the number of incidents, not bytes, as the incident total', async () => {
+    let text = '';
+    const bar = createBulkProgress({ write: (t) => (text += t), columns: 200, delayMs: 0 });
+    bar.onPlanned(3, 18_071_184);
+    await new Promise((r) => setTimeout(r, 50));
+    bar.onBytes(6_000_000);
+    bar.onIncidentDone();
+    bar.stop();
+    expect(text).toContain('0/3 incidents');
+    expect(text).toContain('/18.1 MB');
+    expect(text).not.toContain('18071184 incidents');
+  });
 });

@@ -105,6 +105,19 @@ describe('encodings and compression', () => {
     ]);
   });
 
+  it('does not take Windows-1252 text for GB18030 (a smart quote would fuse with the first letter of a key)', async () => {
+    const cp = path.join(dir, 'cp1252');
+    const { writeFileSync, mkdirSync } = await import('node:fs');
+    mkdirSync(cp);
+    // “LTAI…” in Windows-1252: 0x93 + ASCII is a valid GB18030 pair, which hides the "L".
+    const line = (s: string) => Buffer.from(s, 'latin1');
+    writeFileSync(path.join(cp, 'notes.txt'), line('the customer\x92s key \x93LTAI5tH3kQ9mZr2XbK9vNc4W\x94was leaked; STS \x93STS.NUc9xgr2bMkVvPRAF6rp7xj3L\x94was too\n'));
+    const r = await cli(['scan', '.', '--format', 'json'], { cwd: cp });
+    const m = JSON.parse(r.stdout) as Manifest;
+    expect(m.files.map((f) => [f.path, f.status, f.status === 'failed' ? f.reason : ''])).toEqual([['notes.txt', 'failed', 'undecodable']]);
+    expect(r.code).toBe(1);
+  });
+
   it('--encoding forces an encoding and rejects unknown names naming the flag', async () => {
     const r = await cli(['scan', 'in/gbk.log', '--encoding', 'klingon'], { cwd: dir });
     expect(r.code).toBe(2);

@@ -18,7 +18,9 @@ const key = Buffer.alloc(32, 7);
 
 /** Sensitive snippets: the text of every must-match example of every detector. */
 const snippets = ruleset.detectors.flatMap((d) => d.spec.examples.match.map((ex) => parseExample(ex).text));
-const filler = [' ', '\n', '\r\n', 'INFO request ok ', '处理订单 ', 'key=value; ', '"', ':', '=', '/', 'é', '\t', 'RequestId: 0254B7DE-7365-57B4-8E38-14FE927E3FEB '];
+// Backslash escapes too: the detectors read `\n`, `\r`, `\t` as the characters they stand for
+// (see escapeView), and an escape cut by a chunk boundary must not change anything.
+const filler = [' ', '\n', '\r\n', 'INFO request ok ', '处理订单 ', 'key=value; ', '"', ':', '=', '/', 'é', '\t', 'RequestId: 0254B7DE-7365-57B4-8E38-14FE927E3FEB ', '\\n', '\\t', '\\\\', '\\', '\\r\\n'];
 
 const docArb = fc
   .array(
@@ -69,6 +71,16 @@ describe('streaming redaction', () => {
       const streamed = await redactBuffer(scanner, new Fingerprinter(key), doc, size);
       expect(streamed.output.equals(reference), `read size ${size}`).toBe(true);
     }
+  });
+
+  it('finds values right after JSON escapes and keeps the escapes intact', async () => {
+    const doc = Buffer.from('{"a":"x\\nLTAI5tH3kQ9mZr2XbK9vNc4W","b":"\\tzhang.wei@hzmall-tech.cn","c":"C:\\\\new\\\\table"}\n');
+    const { output, result } = await redact(doc);
+    expect(result.findings.map((f) => f.detector)).toEqual(['alibaba-access-key-id', 'email-address']);
+    const parsed = JSON.parse(output.toString()) as Record<string, string>;
+    expect(parsed['a']).toMatch(/^x\n\[REDACTED:alibaba-access-key-id:[0-9a-f]{12}\]$/);
+    expect(parsed['b']).toMatch(/^\t\[REDACTED:email-address:[0-9a-f]{12}\]$/);
+    expect(parsed['c']).toBe('C:\\new\\table');
   });
 
   it('rescanning redacted output finds nothing', async () => {

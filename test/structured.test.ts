@@ -366,3 +366,62 @@ describe('--include-unscanned and images inside archives', () => {
     for (const v of Object.values(IMAGE_CANARIES).filter((_, i) => Object.keys(IMAGE_CANARIES)[i]!.startsWith('png'))) expect(bundled.includes(Buffer.from(v))).toBe(false);
   });
 });
+
+describe('--max-structured-size', () => {
+  it('leaves out a HAR over the limit (fail closed) and gives other formats the text detectors only', async () => {
+    const small = path.join(dir, 'small-limit');
+    mkdirSync(small, { recursive: true });
+    const r = await cli(['pack', 'in', '--out', path.join(small, 'b.zip'), '--key-file', 'key', '--max-structured-size', '400B'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('console.har: HAR larger than');
+    expect(r.stderr).toContain('--max-structured-size');
+    const z = await unzipper.Open.file(path.join(small, 'b.zip'));
+    expect(z.files.some((f) => f.path.endsWith('console.har'))).toBe(false);
+    const m = JSON.parse((await z.files.find((f) => f.path === 'manifest.json')!.buffer()).toString()) as Manifest;
+    expect(m.files.find((f) => f.path === 'console.har')).toMatchObject({ status: 'excluded', reason: 'too-large' });
+    const json = m.files.find((f) => f.path === 'api-dump.json') as Extract<FileRecord, { status: 'redacted' | 'clean' }>;
+    expect(json.structure).toMatchObject({ keyRules: 'text-only', reason: 'too-large' });
+    const bad = await cli(['scan', 'in', '--max-structured-size', 'lots'], { cwd: dir });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--max-structured-size');
+  });
+});
+
+describe('YAML tags and anchors (issue 4 review)', () => {
+  it('a tagged value is redacted with its tag into one quoted token: the output parses and the value is gone', async () => {
+    const d = mkdtempSync(path.join(tmpdir(), 'aliscrub-yaml-tags-'));
+    mkdirSync(path.join(d, 'in'));
+    const values = ['tagged-value-one', 'tagged-value-two', 'anchored-value-3', 'quoted-tagged-4', 'seq-tagged-5', 'c2VjcmV0LWJpbmFyeQ=='];
+    const input = [
+      'password: !!str tagged-value-one',
+      'db_password: !!str &pw tagged-value-two',
+      'copy_of_pw: *pw',
+      'token: &tok !!str anchored-value-3',
+      'again: *tok',
+      'apiKey: !!str "quoted-tagged-4"',
+      'credentials:',
+      '  - !!str seq-tagged-5',
+      'secret: !!binary |',
+      '  c2VjcmV0LWJpbmFyeQ==',
+      'other: !!str keep-me',
+      '',
+    ].join('\n');
+    writeFileSync(path.join(d, 'in', 'tags.yaml'), input);
+    const out = path.join(d, 'b.zip');
+    const res = await pack({ inputs: ['in'], cwd: d, key: KEY }, out);
+    const z = await unzipper.Open.file(out);
+    const text = (await z.files.find((f) => f.path === 'evidence/tags.yaml')!.buffer()).toString('utf8');
+    for (const v of values) expect(text.includes(v), `${v} survived`).toBe(false);
+    const docs = parseAllDocuments(text);
+    expect(Array.isArray(docs) && docs.length).toBe(1);
+    const doc = (docs as ReturnType<typeof parseAllDocuments> & unknown[])[0] as ReturnType<typeof parseAllDocuments>[number];
+    expect(doc.errors.map((e) => e.message)).toEqual([]);
+    const data = doc.toJS() as Record<string, unknown>;
+    expect(Object.keys(data)).toEqual(['password', 'db_password', 'copy_of_pw', 'token', 'again', 'apiKey', 'credentials', 'secret', 'other']);
+    for (const k of ['password', 'db_password', 'copy_of_pw', 'token', 'apiKey', 'secret']) expect(String(data[k]), k).toMatch(/^\[REDACTED:[a-z-]+:[0-9a-f]{12}\]$/);
+    expect(data['again']).toBe(data['token']); // the anchor before the tag is kept, so is the alias
+    expect((data['credentials'] as string[])[0]).toMatch(/^\[REDACTED:/);
+    expect(data['other']).toBe('keep-me');
+    expect(res.manifest.files[0]).toMatchObject({ path: 'tags.yaml', status: 'redacted', structure: { keyRules: 'applied' } });
+  });
+});

@@ -7,10 +7,12 @@
  * or `<out>/<name>/` holding `<name>-part<i>of<n>.zip` (one rename for the whole set). The index
  * is rewritten after every incident. A rerun skips an incident whose index entry is not `failed`,
  * whose bundle files are there with their recorded sizes, and whose input digest (file metadata,
- * options, ruleset, key check) is unchanged. Incidents run with bounded concurrency; one failing
- * does not stop the others.
+ * options, ruleset, key check) is unchanged. Before an incident is redone its old bundle is moved
+ * out of sight and its index row dropped, so a killed redo leaves nothing that looks current.
+ * Incidents run with bounded concurrency; one failing does not stop the others.
  */
-import { readdir, rm, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { UsageError } from '../errors.js';
@@ -26,6 +28,8 @@ import { VERSION } from '../version.js';
 import { IncidentState } from '../pseudonym/state.js';
 import { IncidentMinter } from '../pseudonym/minter.js';
 import type { PseudonymMode } from '../pseudonym/minter.js';
+import { DEFAULT_ARCHIVE_LIMITS } from '../source/archive.js';
+import { MAX_STRUCTURED_BYTES } from '../structure/stage.js';
 import { digestIncident, discoverIncidents } from './incidents.js';
 import type { Incident } from './incidents.js';
 import { readIndex, writeIndex } from './index-file.js';
@@ -123,7 +127,10 @@ export async function archive(opts: ArchiveOptions): Promise<ArchiveResult> {
     images: opts.images ?? 'strip',
     encoding: opts.encoding ?? null,
     maxFileBytes: opts.maxFileBytes ?? 0,
-    archiveLimits: opts.archiveLimits ?? null,
+    maxStructuredBytes: opts.maxStructuredBytes ?? MAX_STRUCTURED_BYTES,
+    // The effective limits (as run.ts applies them): no limits, {} and the defaults spelled out
+    // are the same run and must give the same digest.
+    archiveLimits: { ...DEFAULT_ARCHIVE_LIMITS, ...opts.archiveLimits },
     epoch: opts.sourceDateEpoch ?? null,
     pseudonyms: mode,
     maxPartBytes: opts.maxPartBytes ?? 0,
@@ -164,6 +171,11 @@ export async function archive(opts: ArchiveOptions): Promise<ArchiveResult> {
     todo.map((t) =>
       limit(async () => {
         opts.signal?.throwIfAborted();
+        // The old bundle stops looking current before the redo starts: moved out of sight, then
+        // dropped from the index, so an interrupted run (even kill -9) leaves nothing that claims
+        // to be up to date for this incident, and the rerun redoes it.
+        await retireBundle(outDir, t.name);
+        if (index.delete(t.name)) await saveIndex();
         const entry = await processIncident(opts, t.inc, t.state, t.name, t.digest, outDir, mode);
         index.set(entry.incident, entry);
         await saveIndex();
@@ -193,6 +205,20 @@ async function bundlesPresent(outDir: string, e: IndexEntry): Promise<boolean> {
     if (!st || st.size !== b.bytes) return false;
   }
   return true;
+}
+
+/**
+ * Takes an incident's existing bundle (`<name>.zip` or the `<name>/` folder of parts) out of
+ * sight: each is renamed to a hidden `.NAME.zip.aliscrub-old-*` name in one step (the parts
+ * vanish together), then deleted. A leftover from a kill is removed by {@link removeStale}.
+ */
+async function retireBundle(outDir: string, name: string): Promise<void> {
+  for (const p of [path.join(outDir, `${name}.zip`), path.join(outDir, name)]) {
+    if (!(await exists(p))) continue;
+    const aside = path.join(outDir, `.${name}.zip.aliscrub-old-${randomBytes(6).toString('hex')}`);
+    await rename(p, aside);
+    await rm(aside, { recursive: true, force: true });
+  }
 }
 
 /** Removes staging folders left by an interrupted run for this bundle name. */
@@ -226,6 +252,10 @@ async function processIncident(opts: ArchiveOptions, inc: Incident, state: Incid
         for (const fp of minter.collisions) state.demoted.add(fp);
         continue;
       }
+      // An incident archive of which nothing could be read is failed, not an empty bundle: no
+      // bundle, and the rerun retries it.
+      const own = inc.kind === 'archive' ? staged.manifest.files.find((f) => f.path === path.basename(inc.path)) : undefined;
+      if (own?.status === 'failed' && staged.manifest.files.every((f) => f.status === 'failed')) throw new Error(`nothing could be read: ${own.message}`);
       const written = await writeBundles(staged, staging.dir, name, { maxPartBytes: opts.maxPartBytes, splitOversized: opts.splitOversized, extra: mode === 'shape' ? { pseudonyms: 'shape' } : undefined });
       // The map first: a published bundle always has its map.
       await state.save();

@@ -85,6 +85,12 @@ export async function archiveCommand(args: ArchiveArgs, io: CliIo, run: RunOptio
   }
   lines.push(`incidents: ${result.outcomes.length} (${n('ok')} ok, ${n('partial')} partial, ${n('failed')} failed; ${unchanged} unchanged, skipped) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   io.stdout(`${lines.join('\n')}\n`);
+  const globs = args['incident-glob'] ?? [];
+  if (globs.length > 0 && result.outcomes.length === 0) {
+    // Nothing was packaged: most likely a typo in the glob.
+    log.warn(`no incident matches --incident-glob ${globs.map((g) => `'${g}'`).join(', ')}`);
+    return ExitCode.Findings;
+  }
   return n('failed') + n('partial') > 0 ? ExitCode.Findings : ExitCode.Ok;
 }
 

@@ -44,7 +44,7 @@ export function createBulkProgress(opts: BulkProgressOptions): BulkProgress {
   const bar = new cliProgress.SingleBar(
     {
       stream: terminalStream(opts.write, opts.columns ?? 80),
-      format: 'archiving [{bar}] {percentage}% | {done}/{total} incidents | {mb}/{totalMb} MB | {speed} MB/s | ETA {eta_formatted}',
+      format: 'archiving [{bar}] {percentage}% | {done}/{incidents} incidents | {mb}/{totalMb} MB | {speed} MB/s | ETA {eta_formatted}',
       barsize: 24,
       hideCursor: false,
       clearOnComplete: true,
@@ -63,7 +63,8 @@ export function createBulkProgress(opts: BulkProgressOptions): BulkProgress {
   let timer: NodeJS.Timeout | undefined;
   const payload = (): Record<string, string | number> => ({
     done,
-    total,
+    // Not `total`: cli-progress fills {total} itself (the bar's total, here bytes).
+    incidents: total,
     mb: (bytes / MB).toFixed(1),
     totalMb: (totalBytes / MB).toFixed(1),
     speed: (bytes / MB / Math.max(0.001, (Date.now() - started) / 1000)).toFixed(1),

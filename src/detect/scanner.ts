@@ -49,6 +49,8 @@ export class Scanner {
   private readonly patternOwners: number[] = [];
   /** Largest detector `maxLength` plus context: how far behind the input a scanner can lag. */
   readonly lagBytes: number;
+  /** Per detector: its pattern matches a backslash itself, so it scans the raw bytes, not {@link escapeView}. */
+  readonly readsEscapes: readonly boolean[];
 
   /**
    * @param prefilter skip detectors that cannot match a window (default true). Exact: a keyword
@@ -62,6 +64,7 @@ export class Scanner {
     readonly keep?: (d: Detector, value: Buffer) => boolean,
   ) {
     this.detectors = detectors;
+    this.readsEscapes = detectors.map((d) => d.spec.pattern.includes('\\\\'));
     this.lagBytes = Math.max(0, ...detectors.map((d) => d.maxLength)) + CONTEXT_BYTES;
     if (!prefilter || detectors.length < 2) {
       this.keywordSet = undefined;
@@ -104,6 +107,29 @@ export class Scanner {
   }
 }
 
+/**
+ * The bytes the detectors see: `window` with each JSON/C escape `\n`, `\r`, `\t` (a backslash
+ * not itself escaped, then the letter) replaced by a space and the character it stands for, so
+ * `"x\nLTAI…"` reads as a line break before the key. Otherwise the escape's letter glues onto the
+ * value and no word-boundary pattern matches it (JSON logs put `\n` and `\t` before values all the
+ * time). Same length, so offsets and the redacted bytes are the original's. Each byte depends on
+ * at most two bytes before it and one after, so the view is the same for every chunking wherever
+ * a match can start (≥ CONTEXT_BYTES into the window, ≥ maxLength before its end).
+ * @returns `window` itself when it holds no such escape (no copy).
+ */
+export function escapeView(window: Buffer): Buffer {
+  let view: Buffer | undefined;
+  for (let i = window.indexOf(0x5c); i >= 0 && i + 1 < window.length; i = window.indexOf(0x5c, i + 1)) {
+    const c = window[i + 1]!;
+    const real = c === 0x6e ? 0x0a : c === 0x72 ? 0x0d : c === 0x74 ? 0x09 : -1; // n r t
+    if (real < 0 || (i > 0 && window[i - 1] === 0x5c)) continue;
+    view ??= Buffer.from(window);
+    view[i] = 0x20;
+    view[i + 1] = real;
+  }
+  return view ?? window;
+}
+
 /** Per-file scanning state. Feed windows in order with {@link FileScanner.scan}. */
 export class FileScanner {
   /** Per detector: absolute offset where its next search starts. Never decreases. */
@@ -124,13 +150,17 @@ export class FileScanner {
    *   `frontier - CONTEXT_BYTES` (or at 0) so look-behind context is present.
    * @param eof true when `window` reaches the end of the file.
    */
-  scan(window: Buffer, base: number, eof: boolean): Hit[] {
-    const end = base + window.length;
+  scan(original: Buffer, base: number, eof: boolean): Hit[] {
+    const view = escapeView(original);
+    const end = base + original.length;
     const hits: Hit[] = [];
     const detectors = this.scanner.detectors;
-    const present = this.scanner.candidates(window);
+    const present = this.scanner.candidates(original);
+    if (view !== original && present) for (const i of this.scanner.candidates(view) ?? []) present.add(i);
     for (let i = 0; i < detectors.length; i++) {
       const d = detectors[i]!;
+      // Detectors that match escape sequences themselves (`\\?"`, `\\r\\n`) read the bytes as they are.
+      const window = this.scanner.readsEscapes[i] ? original : view;
       // A match starting before `settled` fits, with its context, inside this window.
       const settled = eof ? end : end - d.maxLength - CONTEXT_BYTES;
       let pos = this.resume[i]!;

@@ -54,6 +54,7 @@ const LEFT_OUT_REASONS: Readonly<Record<string, { en: string; 'zh-CN': string }>
   'archive-bomb': { en: 'decompresses too much (archive bomb)', 'zh-CN': '解压后过大（压缩炸弹）' },
   'too-many-entries': { en: 'archive has too many entries', 'zh-CN': '压缩包条目过多' },
   'archive-depth': { en: 'archives nested too deeply', 'zh-CN': '压缩包嵌套过深' },
+  'duplicate-name': { en: 'archive member with the same name as an earlier one', 'zh-CN': '压缩包成员与之前的成员同名' },
   undecodable: { en: 'not valid text in its encoding', 'zh-CN': '编码无效，无法解码' },
   unreadable: { en: 'could not be read', 'zh-CN': '无法读取' },
   vanished: { en: 'disappeared during the run', 'zh-CN': '运行期间文件消失' },

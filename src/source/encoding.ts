@@ -87,8 +87,37 @@ export function sniffEncoding(sample: Buffer, forced?: TextEncoding): Sniffed {
   // Valid UTF-8 (allowing a character cut at the end of the sample) wins; plain ASCII is UTF-8.
   if (isUtf8(sample) || decodesAs('utf-8', sample) !== undefined) return { kind: 'text', encoding: 'utf-8', bom: false };
   const gb = decodesAs('gb18030', sample);
-  if (gb !== undefined && /[\u3400-\u9fff]/.test(gb)) return { kind: 'text', encoding: 'gb18030', bom: false };
+  if (gb !== undefined && /[\u3400-\u9fff]/.test(gb) && asciiTrailShare(sample) <= MAX_ASCII_TRAIL_SHARE) return { kind: 'text', encoding: 'gb18030', bom: false };
   return { kind: 'undecodable' };
+}
+
+/**
+ * Above this share of two-byte GB18030 characters whose second byte is printable ASCII, the text
+ * is more likely Windows-1252 (or another single-byte code page) than Chinese: there, `“LTAI…`
+ * is 0x93 followed by ASCII, and reading it as GB18030 would fuse the quote and the `L` into one
+ * character and hide the AccessKey from every detector. Simplified Chinese (GB2312 characters)
+ * always has second bytes ≥ 0xA1; the GBK extensions with ASCII-range second bytes are a minority.
+ */
+const MAX_ASCII_TRAIL_SHARE = 0.3;
+
+/** Share of GB18030 two-byte sequences in `sample` whose trail byte is in 0x40–0x7E. */
+export function asciiTrailShare(sample: Buffer): number {
+  let pairs = 0;
+  let ascii = 0;
+  for (let i = 0; i < sample.length; i++) {
+    const b = sample[i]!;
+    if (b < 0x81 || b === 0xff) continue;
+    const t = sample[i + 1];
+    if (t === undefined) break;
+    if (t >= 0x30 && t <= 0x39) {
+      i += 3; // four-byte sequence: lead, digit, lead, digit
+      continue;
+    }
+    pairs++;
+    if (t >= 0x40 && t <= 0x7e) ascii++;
+    i++;
+  }
+  return pairs === 0 ? 0 : ascii / pairs;
 }
 
 /** Decodes `encoding` to UTF-8 bytes, strictly. The BOM (if any) is dropped and re-added by the encoder. */

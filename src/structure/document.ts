@@ -25,6 +25,8 @@ export interface StructureContext {
   readonly fingerprints: Fingerprinter;
   /** The run's replacement maker, if any (see RedactorOptions.mint). */
   readonly mint?: TokenMinter;
+  /** Largest document parsed whole, in bytes of decoded text; default MAX_STRUCTURED_BYTES (stage.ts). */
+  readonly maxBytes?: number;
 }
 
 /** How the key rules went for one file (recorded in the manifest). */

@@ -5,7 +5,7 @@
  */
 import { parseTree } from 'jsonc-parser';
 import type { Node as JsonNode, ParseError } from 'jsonc-parser';
-import { isAlias, isMap, isPair, isScalar, isSeq, parseAllDocuments } from 'yaml';
+import { CST, Composer, Parser, isAlias, isMap, isPair, isScalar, isSeq } from 'yaml';
 import type { Node as YamlNode } from 'yaml';
 import { SaxesParser } from 'saxes';
 import type { SecretKeys } from './keys.js';
@@ -87,40 +87,90 @@ export function jsonSpans(text: string, keys: SecretKeys): TextSpan[] | undefine
 
 /** Key rules over every document of a YAML stream; undefined when any document has an error. */
 export function yamlSpans(text: string, keys: SecretKeys): TextSpan[] | undefined {
-  const docs = parseAllDocuments(text, { uniqueKeys: false });
-  if (!Array.isArray(docs)) return undefined; // an empty stream parses to an EmptyStream
+  // Parsed once to tokens: they give the node properties' positions (the composed nodes do not).
+  const tokens = Array.from(new Parser().parse(text));
+  const docs = Array.from(new Composer({ uniqueKeys: false }).compose(tokens));
+  const props = yamlProps(tokens);
   const out: TextSpan[] = [];
   for (const doc of docs) {
     if (doc.errors.length > 0) return undefined;
-    if (doc.contents) keyRuleSpans(fromYaml(doc.contents, text), keys, out);
+    if (!doc.contents) continue;
+    const from = out.length;
+    keyRuleSpans(fromYaml(doc.contents, text, props.starts), keys, out);
+    // A value redacted with its tag lost an anchor written after that tag: its aliases (which
+    // stand for the same value) are redacted too, so the document still resolves.
+    const [docStart, , docEnd] = doc.range;
+    for (const s of out.slice(from)) {
+      const anchor = props.dropped.get(s.start);
+      if (anchor === undefined) continue;
+      for (const a of props.aliases)
+        if (a.name === anchor && a.start > s.start && a.start >= docStart && a.end <= docEnd) out.push({ start: a.start, end: a.end, quote: true });
+    }
   }
   return out;
 }
 
+/**
+ * Node properties from YAML tokens. `starts`: for a value whose tag (`!!str`, `!custom`) comes
+ * after its `:`/`-`, the offset of that tag by the offset of the value, so the value's span covers
+ * it: a text detector that matches the tag (`password: !!str x`) then merges with the key rule
+ * into one quoted token instead of leaving `TOKEN "TOKEN"` (not YAML). An anchor written before
+ * the tag stays outside the span; one written after it is dropped with it (`dropped`: its name,
+ * by span start), and `aliases` lets the caller redact what pointed at it.
+ */
+function yamlProps(tokens: readonly CST.Token[]): {
+  starts: Map<number, number>;
+  dropped: Map<number, string>;
+  aliases: Array<{ name: string; start: number; end: number }>;
+} {
+  const starts = new Map<number, number>();
+  const dropped = new Map<number, string>();
+  const aliases: Array<{ name: string; start: number; end: number }> = [];
+  for (const t of tokens) {
+    if (t.type !== 'document') continue;
+    CST.visit(t, (item) => {
+      for (const v of [item.key, item.value]) if (v?.type === 'alias') aliases.push({ name: v.source.slice(1), start: v.offset, end: v.offset + v.source.length });
+      if (!item.value) return;
+      // A pair's value properties follow its `:` (in sep); a sequence item's or document's are in start.
+      const list = item.sep ?? item.start;
+      const after = item.sep ? list.findIndex((s) => s.type === 'map-value-ind') + 1 : 0;
+      const own = list.slice(after).filter((s) => s.type === 'anchor' || s.type === 'tag');
+      const tag = own.findIndex((s) => s.type === 'tag');
+      if (tag < 0) return;
+      starts.set(item.value.offset, own[tag]!.offset);
+      const lost = own.slice(tag).find((s) => s.type === 'anchor');
+      if (lost) dropped.set(own[tag]!.offset, lost.source.slice(1));
+    });
+  }
+  return { starts, dropped, aliases };
+}
+
 const EMPTY_MAP: SNode = { kind: 'map', entries: [] };
 
-function fromYaml(n: YamlNode | null | unknown, text: string): SNode {
+function fromYaml(n: YamlNode | null | unknown, text: string, props: ReadonlyMap<number, number>): SNode {
   if (isMap(n)) {
     const entries: Array<{ key: string; value: SNode }> = [];
     for (const p of n.items) {
       if (!isPair(p)) continue;
       const key = isScalar(p.key) ? String(p.key.value) : '';
-      entries.push({ key, value: fromYaml(p.value, text) });
+      entries.push({ key, value: fromYaml(p.value, text, props) });
     }
     return { kind: 'map', entries };
   }
-  if (isSeq(n)) return { kind: 'seq', items: n.items.map((i) => fromYaml(i, text)) };
+  if (isSeq(n)) return { kind: 'seq', items: n.items.map((i) => fromYaml(i, text, props)) };
   if (isScalar(n) && n.range) {
     const [start, valueEnd] = n.range;
     const v = n.value;
-    const redactable = typeof v === 'string' ? v.length > 0 : typeof v === 'number' || typeof v === 'bigint';
-    if (n.type === 'QUOTE_DOUBLE' || n.type === 'QUOTE_SINGLE')
+    // With a tag (`!!str x`, `!!binary |`), the tag and the value are one span (see yamlProps).
+    const tagged = props.get(start);
+    const redactable = typeof v === 'string' ? v.length > 0 : typeof v === 'number' || typeof v === 'bigint' || (tagged !== undefined && v instanceof Uint8Array);
+    if ((n.type === 'QUOTE_DOUBLE' || n.type === 'QUOTE_SINGLE') && tagged === undefined)
       return { kind: 'scalar', text: String(v), redactable, start: start + 1, end: valueEnd - 1, bare: false };
-    // Plain and block scalars: the whole range (a block's `|` header included) becomes a quoted
-    // token; trailing line breaks stay so the next key keeps its line.
+    // Plain, block and tagged scalars: the whole range (a block's `|` header and a tag included)
+    // becomes a quoted token; trailing line breaks stay so the next key keeps its line.
     let end = valueEnd;
     while (end > start && isSpace(text.charCodeAt(end - 1))) end--;
-    return { kind: 'scalar', text: typeof v === 'string' ? v : undefined, redactable, start, end, bare: true };
+    return { kind: 'scalar', text: typeof v === 'string' ? v : undefined, redactable, start: tagged ?? start, end, bare: true };
   }
   if (isAlias(n)) return EMPTY_MAP; // the anchored value is handled where it is defined
   return EMPTY_MAP;

@@ -10,6 +10,7 @@
 import { Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
 import type { RedactTransform } from '../redact/redactor.js';
+import { FileError } from '../errors.js';
 import { documentHits } from './document.js';
 import type { StructureContext, StructureOutcome } from './document.js';
 import type { StructuredFormat } from './formats.js';
@@ -37,7 +38,9 @@ export class StructureStage extends Transform {
     private readonly ctx: StructureContext,
     private readonly format: StructuredFormat,
     private readonly redactor: RedactTransform,
-    private readonly maxBytes = MAX_STRUCTURED_BYTES,
+    private readonly maxBytes = ctx.maxBytes ?? MAX_STRUCTURED_BYTES,
+    /** Name for messages (never content). */
+    private readonly name = '(document)',
   ) {
     super();
   }
@@ -51,6 +54,10 @@ export class StructureStage extends Transform {
     this.held.push(chunk);
     this.heldBytes += chunk.length;
     if (this.heldBytes > this.maxBytes) {
+      // A HAR's cookies, form fields and base64 bodies are found only by parsing it: without the
+      // key rules it would go out with them, so it is left out (fail closed).
+      if (this.format === 'har')
+        return cb(new FileError('too-large', `${this.name}: HAR larger than ${Math.round(this.maxBytes / 2 ** 20)} MiB: its cookies, form fields and base64 bodies need the whole capture parsed (raise --max-structured-size, or save a smaller capture)`));
       // Too large to parse whole: the text detectors still see every byte (recorded, see DESIGN.md).
       this.passing = true;
       this.outcome.keyRules = 'text-only';
