@@ -16,7 +16,6 @@ import { Transform, Writable } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
-import pLimit from 'p-limit';
 import micromatch from 'micromatch';
 import { FileError, UsageError, fileErrorFromErrno } from './errors.js';
 import { loadRuleset, reportedDetectors } from './detect/load.js';
@@ -570,44 +569,51 @@ async function processAll(p: Prepared, staging: Staging | undefined): Promise<Fi
   const destFor: DestFor = staging ? (name) => staging.evidenceFile(name) : async () => undefined;
   const threads = threadCount(p);
   const perWorker = p.opts.concurrency ?? 4;
-  const pool = threads > 1 ? new WorkerPool(threads, perWorker, workerInit(p)) : undefined;
+  // The main thread scans too: N threads = N - 1 workers + this one (one isolate less in memory,
+  // and the main thread has little else to do).
+  const pool = threads > 1 ? new WorkerPool(threads - 1, perWorker, workerInit(p)) : undefined;
   const onAbort = (): void => void pool?.close();
   p.opts.signal?.addEventListener('abort', onAbort);
-  const limit = pLimit(pool ? threads * perWorker : perWorker);
   const names = p.collected.entries.map((e) => safeName(p, e.path));
   // Biggest first: a large file started last would leave the other threads idle at the end.
-  const order = p.collected.entries.map((_, i) => i);
-  if (pool) order.sort((a, b) => p.collected.entries[b]!.size - p.collected.entries[a]!.size || a - b);
-  let settled: Array<PromiseSettledResult<FileRecord[]>>;
+  const queue = p.collected.entries.map((_, i) => i);
+  if (pool) queue.sort((a, b) => p.collected.entries[b]!.size - p.collected.entries[a]!.size || a - b);
+  const results: FileRecord[][] = [];
+  let failure: { error: unknown } | undefined;
+  /** One lane: takes entries from the shared queue until it is empty or something failed. */
+  const lane = async (remote: boolean): Promise<void> => {
+    for (let i = queue.shift(); i !== undefined && !failure; i = queue.shift()) {
+      try {
+        p.opts.signal?.throwIfAborted();
+        const entry = p.collected.entries[i]!;
+        let records: FileRecord[];
+        if (remote) {
+          const res = await pool!.run({ entry, name: names[i]!, stagingDir: staging?.dir });
+          for (const w of res.warnings) p.log.warn(w);
+          records = res.records;
+        } else {
+          records = await processEntry(p, entry, names[i]!, destFor);
+        }
+        for (const r of records) p.opts.onFileDone?.(r, entry.size / records.length);
+        results[i] = records;
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
   try {
-    settled = await Promise.allSettled(
-      order.map((i) =>
-        limit(async () => {
-          p.opts.signal?.throwIfAborted();
-          const entry = p.collected.entries[i]!;
-          let records: FileRecord[];
-          if (pool) {
-            const res = await pool.run({ entry, name: names[i]!, stagingDir: staging?.dir });
-            for (const w of res.warnings) p.log.warn(w);
-            records = res.records;
-          } else {
-            records = await processEntry(p, entry, names[i]!, destFor);
-          }
-          for (const r of records) p.opts.onFileDone?.(r, entry.size / records.length);
-          return records;
-        }),
-      ),
-    );
+    // Every lane finishes before anything fails, so nothing writes into staging while it is removed.
+    await Promise.all([
+      ...Array.from({ length: perWorker }, () => lane(false)),
+      ...Array.from({ length: pool ? (threads - 1) * perWorker : 0 }, () => lane(true)),
+    ]);
   } finally {
     p.opts.signal?.removeEventListener('abort', onAbort);
     await pool?.close();
   }
   p.opts.signal?.throwIfAborted();
-  // Wait for every task before failing, so nothing writes into staging while it is removed.
-  const records = settled.flatMap((r) => {
-    if (r.status === 'rejected') throw r.reason instanceof WorkerFatalError ? new Error(r.reason.message) : r.reason;
-    return r.value;
-  });
+  if (failure) throw failure.error instanceof WorkerFatalError ? new Error(failure.error.message) : failure.error;
+  const records = results.flat();
   const skipped: FileRecord[] = p.collected.skipped.map((s) => ({ path: safeName(p, s.path), status: 'excluded', reason: s.reason, bytesIn: s.bytesIn }));
   return [...records, ...skipped].sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
 }
