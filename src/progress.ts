@@ -33,7 +33,7 @@ export interface Progress {
 const MB = 1e6;
 
 /** A terminal-like stream over a write function: what cli-progress and readline need. */
-function terminalStream(write: (text: string) => void, columns: number): NodeJS.WritableStream {
+export function terminalStream(write: (text: string) => void, columns: number): NodeJS.WritableStream {
   return {
     isTTY: true,
     columns,

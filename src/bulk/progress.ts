@@ -5,7 +5,7 @@
  * CI, not --quiet/--verbose).
  */
 import cliProgress from 'cli-progress';
-import { DEFAULT_DELAY_MS } from '../progress.js';
+import { DEFAULT_DELAY_MS, terminalStream } from '../progress.js';
 
 export interface BulkProgressOptions {
   readonly write: (text: string) => void;
@@ -26,18 +26,6 @@ export interface BulkProgress {
 
 const MB = 1e6;
 
-function terminalStream(write: (text: string) => void, columns: number): NodeJS.WritableStream {
-  return {
-    isTTY: true,
-    columns,
-    write(chunk: string | Uint8Array, encOrCb?: unknown, cb?: unknown): boolean {
-      write(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-      const done = typeof encOrCb === 'function' ? encOrCb : cb;
-      if (typeof done === 'function') (done as () => void)();
-      return true;
-    },
-  } as unknown as NodeJS.WritableStream;
-}
 
 /** Creates the bar (nothing is drawn before onPlanned + the delay). */
 export function createBulkProgress(opts: BulkProgressOptions): BulkProgress {

@@ -3,7 +3,8 @@
  * the final path (same filesystem, so the final step is one rename). An interrupted run leaves at
  * most a hidden `.NAME.aliscrub-*` folder, never something that looks like a finished bundle.
  */
-import { mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { bundlePath } from '../manifest.js';
 
@@ -43,6 +44,18 @@ export async function evidencePath(dir: string, name: string): Promise<string> {
   const p = path.join(dir, 'evidence', ...bundlePath(name).split('/'));
   await mkdir(path.dirname(p), { recursive: true });
   return p;
+}
+
+/** Writes a small file atomically: a temporary name in the same folder, then rename. */
+export async function writeAtomic(file: string, data: string | Buffer): Promise<void> {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.aliscrub-${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    await writeFile(tmp, data, { flag: 'wx' });
+    await rename(tmp, file);
+  } catch (err) {
+    await unlink(tmp).catch(() => {});
+    throw err;
+  }
 }
 
 /** True when `p` exists and is a folder with at least one entry. */

@@ -10,7 +10,7 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { newAjv } from '../ajv.js';
 import type { ValidateFunction } from 'ajv';
@@ -167,14 +167,5 @@ export async function writeCompanionKey(baselineFile: string, key: Buffer): Prom
   return file;
 }
 
-/** Writes a file atomically: a temporary name in the same folder, then rename. */
-export async function writeAtomic(file: string, text: string): Promise<void> {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.aliscrub-${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    await writeFile(tmp, text, { flag: 'wx' });
-    await rename(tmp, file);
-  } catch (err) {
-    await unlink(tmp).catch(() => {});
-    throw err;
-  }
-}
+/** Writes a file atomically (see bundle/staging.ts); re-exported for the CLI. */
+export { writeAtomic } from '../bundle/staging.js';

@@ -5,8 +5,8 @@
  * Nothing printed holds a detected value: TICKET.md and the SLA report are scrubbed with the
  * redaction engine before they are printed or written, and error messages name fields, not values.
  */
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { writeAtomic } from '../bundle/staging.js';
 import path from 'node:path';
 import { ExitCode, UsageError } from '../errors.js';
 import { severityLabel } from './classify.js';
@@ -33,17 +33,6 @@ export interface PolicyOptions {
   readonly classificationPolicy?: string;
 }
 
-/** Writes `text` to `file` atomically (temporary name in the same folder, then rename). */
-export async function writeFileAtomic(file: string, text: string | Buffer): Promise<void> {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.aliscrub-${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    await writeFile(tmp, text, { flag: 'wx' });
-    await rename(tmp, file);
-  } catch (err) {
-    await unlink(tmp).catch(() => {});
-    throw err;
-  }
-}
 
 async function exists(p: string): Promise<boolean> {
   return stat(p).then(
@@ -61,7 +50,7 @@ export async function incidentInit(opts: { file?: string; force?: boolean }, io:
   const shown = shownName(file, io.cwd);
   if (!/\.ya?ml$/i.test(file)) throw new UsageError(`${shown}: the template is YAML; use a name ending in .yaml or .yml`);
   if (!opts.force && (await exists(file))) throw new UsageError(`${shown}: already exists (use --force to replace it)`);
-  await writeFileAtomic(file, INCIDENT_TEMPLATE);
+  await writeAtomic(file, INCIDENT_TEMPLATE);
   io.stdout(`incident file written: ${shown} (edit it, then: aliscrub incident render ${shown})\n`);
   return ExitCode.Ok;
 }
@@ -104,7 +93,7 @@ export async function incidentRender(opts: RenderOptions, io: IncidentIo): Promi
   const md = ticketMarkdown(loaded, policies, { now, lang: opts.lang ?? defaultLang(loaded), ...(manifest ? { manifest } : {}), display });
   const clean = await scrub(Buffer.from(md, 'utf8'));
   if (out) {
-    await writeFileAtomic(out, clean);
+    await writeAtomic(out, clean);
     io.stderr(`written: ${shownName(out, io.cwd)}\n`);
   } else io.stdout(clean.toString('utf8'));
   return ExitCode.Ok;
