@@ -276,6 +276,9 @@ describe('TICKET.md golden files (fixtures/incidents/*.{en,zh-CN}.md)', () => {
     const bad = await cli(['incident', 'render', path.join(INCIDENTS, 'p2-intl-partial.yaml'), '--now', 'yesterday'], { cwd: INCIDENTS });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--now: must be a date-time with a zone offset');
+    const rolled = await cli(['sla', path.join(INCIDENTS, 'p2-intl-partial.yaml'), '--now', '2025-02-30T10:00:00+08:00'], { cwd: INCIDENTS });
+    expect(rolled.code).toBe(2);
+    expect(rolled.stderr).toContain('--now: is not a real date and time');
   });
 
   it('render scrubs what it prints: no planted value reaches stdout or an --out file', async () => {

@@ -145,7 +145,7 @@ function semanticProblems(inc: Incident, shown: string): string[] {
 }
 
 /** Date.parse accepts 2025-02-30 and rolls it over; the written date must survive a round trip. */
-function sameCalendarDate(v: string): boolean {
+export function sameCalendarDate(v: string): boolean {
   const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(v);
   if (!m) return false;
   const [, y, mo, d, h, mi] = m.map(Number) as [number, number, number, number, number, number];

@@ -12,7 +12,7 @@ import { validateManifest } from '../manifest-schema.js';
 import { redactBuffer } from '../redact/redactor.js';
 import type { Classification } from './classify.js';
 import { classify } from './classify.js';
-import { IncidentError, loadClassificationPolicy, loadSlaPolicy, shownName } from './load.js';
+import { IncidentError, loadClassificationPolicy, loadSlaPolicy, sameCalendarDate, shownName } from './load.js';
 import type { OpenQuestion } from './questions.js';
 import { openQuestions } from './questions.js';
 import { renderTicketMd } from './render.js';
@@ -179,5 +179,6 @@ const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-
 export function parseNow(value: string): number {
   const ms = Date.parse(value);
   if (!ISO_WITH_ZONE.test(value) || Number.isNaN(ms)) throw new IncidentError('--now: must be a date-time with a zone offset, e.g. 2025-03-01T09:12:00+08:00');
+  if (!sameCalendarDate(value)) throw new IncidentError('--now: is not a real date and time');
   return ms;
 }
