@@ -579,10 +579,12 @@ async function processAll(p: Prepared, staging: Staging | undefined): Promise<Fi
   const queue = p.collected.entries.map((_, i) => i);
   if (pool) queue.sort((a, b) => p.collected.entries[b]!.size - p.collected.entries[a]!.size || a - b);
   const results: FileRecord[][] = [];
+  let next = 0;
+  const take = (): number | undefined => (next < queue.length ? queue[next++] : undefined);
   let failure: { error: unknown } | undefined;
   /** One lane: takes entries from the shared queue until it is empty or something failed. */
   const lane = async (remote: boolean): Promise<void> => {
-    for (let i = queue.shift(); i !== undefined && !failure; i = queue.shift()) {
+    for (let i = take(); i !== undefined && !failure; i = take()) {
       try {
         p.opts.signal?.throwIfAborted();
         const entry = p.collected.entries[i]!;
