@@ -11,17 +11,18 @@
  *   2  usage, configuration, pattern or baseline error, bad bundle, or fatal error — nothing left
  *      at the output path
  */
-import { readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import yargs from 'yargs';
 import type { Argv } from 'yargs';
 import { BundleError, DetectorError, ExitCode, UsageError } from './errors.js';
 import { createLogger } from './log.js';
+import { parseSize } from './size.js';
 import type { Logger } from './log.js';
 import { pack, redactToDir, scan } from './run.js';
 import type { RunOptions } from './run.js';
-import type { FileRecord, Manifest } from './manifest.js';
-import { serializeManifest } from './manifest.js';
+import type { Manifest } from './manifest.js';
+import { leftOut, serializeManifest } from './manifest.js';
 import { verifyBundle } from './verify.js';
 import { archiveCommand, forgetCommand, unmaskCommand } from './bulk/commands.js';
 import type { ArchiveArgs } from './bulk/commands.js';
@@ -30,7 +31,8 @@ import { VERSION } from './version.js';
 import { ConfigError, resolveConfig } from './config.js';
 import type { Config } from './config.js';
 import { Allowlist } from './gate/allowlist.js';
-import { companionKeyFile, existingCompanionKey, loadBaseline, newCompanionKey, readKeyFile, renderBaseline, writeAtomic, writeCompanionKey } from './gate/baseline.js';
+import { companionKeyFile, existingCompanionKey, loadBaseline, newCompanionKey, readKeyFile, renderBaseline, writeCompanionKey } from './gate/baseline.js';
+import { exists, writeAtomic } from './bundle/staging.js';
 import type { Baseline, BaselineEntry } from './gate/baseline.js';
 import { evaluateGate, scanRoot } from './gate/gate.js';
 import type { GateResult } from './gate/gate.js';
@@ -121,14 +123,9 @@ function parseKeep(values: readonly string[] | undefined): KeepPolicy | undefine
   return { categories, accountIds, privateIps };
 }
 
-/** Parses `--max-file-size 20MB`-style sizes into bytes. */
-function parseSize(v: unknown): number {
-  if (v === undefined) return 0;
-  const m = /^(\d+(?:\.\d+)?)\s*(b|kb|k|mb|m|gb|g|kib|mib|gib)?$/i.exec(String(v).trim());
-  if (!m) throw new UsageError(`--max-file-size: '${String(v)}' is not a size (e.g. 500MB)`);
-  const unit = (m[2] ?? 'b').toLowerCase();
-  const mult: Record<string, number> = { b: 1, k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
-  return Math.floor(Number(m[1]) * mult[unit]!);
+/** A --max-file-size value in bytes; 0 (no limit) when absent. */
+function parseFileSize(v: unknown): number {
+  return v === undefined ? 0 : parseSize(v, '--max-file-size', '500MB');
 }
 
 /**
@@ -153,7 +150,7 @@ function archiveLimits(args: CommonArgs, config: Config | undefined): Partial<Ar
   if (size !== undefined) {
     let bytes: number;
     try {
-      bytes = parseSize(size);
+      bytes = parseFileSize(size);
     } catch {
       bytes = 0;
     }
@@ -238,21 +235,17 @@ async function runOptions(args: CommonArgs & { paths?: string[] }, io: CliIo, lo
   }
   const detectors = args.only ?? (cd?.detectors?.only ? [...cd.detectors.only] : undefined);
   const disable = args.only ? undefined : cd?.detectors?.disable;
-  let maxFileBytes = parseSize(args['max-file-size']);
+  let maxFileBytes = parseFileSize(args['max-file-size']);
   if (args['max-file-size'] === undefined && cd?.limits?.maxFileSize !== undefined) {
     try {
-      maxFileBytes = parseSize(cd.limits.maxFileSize);
+      maxFileBytes = parseFileSize(cd.limits.maxFileSize);
     } catch {
       throw new ConfigError(`${config!.shown}: 'limits.maxFileSize' must be a size such as 500MB`);
     }
   }
   let maxStructuredBytes: number | undefined;
   if (args['max-structured-size'] !== undefined) {
-    try {
-      maxStructuredBytes = parseSize(args['max-structured-size']);
-    } catch {
-      throw new UsageError(`--max-structured-size: '${String(args['max-structured-size'])}' is not a size (e.g. 64MiB)`);
-    }
+    maxStructuredBytes = parseSize(args['max-structured-size'], '--max-structured-size', '64MiB');
     if (maxStructuredBytes < 1) throw new UsageError('--max-structured-size: must be at least 1 byte');
   }
   let encoding: TextEncoding | undefined;
@@ -285,10 +278,6 @@ async function runOptions(args: CommonArgs & { paths?: string[] }, io: CliIo, lo
   };
 }
 
-/** Inputs the user did not choose to leave out, but which are not (fully) in the output. */
-function leftOut(files: readonly FileRecord[]): FileRecord[] {
-  return files.filter((f) => f.status === 'failed' || (f.status === 'excluded' && f.reason !== 'excluded'));
-}
 
 function summaryLines(m: Manifest): string[] {
   const t = m.totals;
@@ -305,12 +294,6 @@ function summaryLines(m: Manifest): string[] {
   ];
 }
 
-/** Writes a report file atomically (temporary name, then rename). */
-async function writeReport(file: string, text: string): Promise<void> {
-  const tmp = `${file}.aliscrub-${process.pid}.tmp`;
-  await writeFile(tmp, text, { flag: 'wx' });
-  await rename(tmp, file);
-}
 
 const FORMATS = ['text', 'json', 'report', 'sarif', 'github'] as const;
 type Format = (typeof FORMATS)[number];
@@ -322,11 +305,6 @@ interface GateArgs extends CommonArgs {
   baseline?: string;
 }
 
-/** `path` as shown in messages: relative to the working directory when inside it. */
-function shown(file: string, cwd: string): string {
-  const rel = path.relative(cwd, file);
-  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
-}
 
 /** Checks detector ids named by the config allowlist against the detectors that ran. */
 function checkAllowlistIds(config: Config | undefined, known: ReadonlySet<string>): void {
@@ -355,9 +333,9 @@ async function gatedScan(args: GateArgs, io: CliIo, log: Logger, setup: GateSetu
   if (setup.baselineFile) {
     if (!key) {
       const kf = companionKeyFile(setup.baselineFile);
-      key = await readKeyFile(kf, `--baseline: the baseline's key ${shown(kf, io.cwd)} (or give --key-file / keyFile)`);
+      key = await readKeyFile(kf, `--baseline: the baseline's key ${displayPath(kf, io.cwd)} (or give --key-file / keyFile)`);
     }
-    baseline = await loadBaseline(setup.baselineFile, key, shown(setup.baselineFile, io.cwd));
+    baseline = await loadBaseline(setup.baselineFile, key, displayPath(setup.baselineFile, io.cwd));
   }
   const spec = config?.data.allowlist;
   if (config && spec && Allowlist.usesFingerprints(spec) && !key)
@@ -417,12 +395,12 @@ async function scanCommand(args: GateArgs & { format: Format; output?: string; '
     default:
       report = renderText(gate, { colour: !toFile && colourWanted(io), showSuppressed: args['show-suppressed'] });
   }
-  if (toFile) await writeReport(path.resolve(io.cwd, args.output!), report);
+  if (toFile) await writeAtomic(path.resolve(io.cwd, args.output!), report);
   else io.stdout(report);
   // The human summary goes to stderr when stdout does not already carry the text report.
   if (!args.quiet && (toFile || args.format !== 'text')) {
     for (const line of gateSummaryLines(gate)) io.stderr(`${line}\n`);
-    if (toFile) io.stderr(`report written: ${shown(path.resolve(io.cwd, args.output!), io.cwd)} (${args.format})\n`);
+    if (toFile) io.stderr(`report written: ${displayPath(path.resolve(io.cwd, args.output!), io.cwd)} (${args.format})\n`);
   }
   // Writing a report never changes the exit code.
   return gate.passed ? ExitCode.Ok : ExitCode.Findings;
@@ -433,11 +411,7 @@ async function baselineCreateCommand(args: GateArgs & { output: string; force?: 
   const log = createLogger((l) => io.stderr(`${l}\n`), { quiet: args.quiet });
   const file = path.resolve(io.cwd, args.output);
   if (!file.toLowerCase().endsWith('.json')) throw new UsageError(`--output: ${args.output} must end in .json`);
-  const exists = await stat(file).then(
-    () => true,
-    () => false,
-  );
-  if (exists && !args.force) throw new UsageError(`--output: ${args.output} already exists (use --force to replace it)`);
+  if ((await exists(file)) && !args.force) throw new UsageError(`--output: ${args.output} already exists (use --force to replace it)`);
   const config = await resolveConfig(args.config, io.cwd);
   // The key: --key-file, the config's keyFile, or the baseline's companion key file (made once,
   // written only once the scan has succeeded).
@@ -454,8 +428,8 @@ async function baselineCreateCommand(args: GateArgs & { output: string; force?: 
   await writeAtomic(file, text);
   const recorded = (JSON.parse(text) as { findings: unknown[] }).findings.length;
   const files = new Set(entries.map((e) => e.path)).size;
-  io.stdout(`baseline written: ${shown(file, io.cwd)} (${recorded} findings in ${files} files)\n`);
-  if (createdKey) io.stdout(`key written: ${shown(createdKey, io.cwd)} (mode 0600; keep it out of bundles; commit it only if your threat model allows)\n`);
+  io.stdout(`baseline written: ${displayPath(file, io.cwd)} (${recorded} findings in ${files} files)\n`);
+  if (createdKey) io.stdout(`key written: ${displayPath(createdKey, io.cwd)} (mode 0600; keep it out of bundles; commit it only if your threat model allows)\n`);
   for (const u of gate.unscanned) io.stdout(`${u.path}: not scanned: ${u.reason}\n`);
   // Like redact and pack: an input that could not be scanned is not in the baseline.
   const allowUnscanned = args['allow-unscanned'] ?? config?.data.policy?.allowUnscanned ?? false;

@@ -14,7 +14,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { newAjv } from './ajv.js';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { LineCounter, parseDocument } from 'yaml';
+import { parseDataText } from './data-text.js';
 import { UsageError } from './errors.js';
 import type { FailOn } from './gate/policy.js';
 
@@ -127,31 +127,6 @@ function shownName(file: string, cwd: string): string {
   return rel && !path.isAbsolute(rel) ? rel : file;
 }
 
-/** Parses YAML or JSON text into plain data, or throws a ConfigError with a position. */
-function parseText(text: string, file: string, shown: string): unknown {
-  if (file.toLowerCase().endsWith('.json')) {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch (err) {
-      // The engine's message quotes the text around the error: keep only the position.
-      const pos = /position (\d+)/.exec((err as Error).message)?.[1];
-      if (pos === undefined) throw new ConfigError(`${shown}: not valid JSON`);
-      const before = text.slice(0, Number(pos));
-      const line = before.split('\n').length;
-      const col = Number(pos) - before.lastIndexOf('\n');
-      throw new ConfigError(`${shown}:${line}:${col}: not valid JSON`);
-    }
-  }
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const err = doc.errors[0];
-  if (err) {
-    const at = lineCounter.linePos(err.pos[0]);
-    const what = err.code === 'DUPLICATE_KEY' ? 'duplicate key' : `not valid YAML (${err.code})`;
-    throw new ConfigError(`${shown}:${at.line}:${at.col}: ${what}`);
-  }
-  return doc.toJS({ maxAliasCount: 100 }) as unknown;
-}
 
 /**
  * Reads and validates a configuration file.
@@ -169,7 +144,7 @@ export async function loadConfig(file: string, cwd: string): Promise<Config> {
   } catch (err) {
     throw new ConfigError(`${shown}: cannot read the config file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-  const raw = parseText(text, abs, shown);
+  const raw = parseDataText(text, abs.toLowerCase().endsWith('.json') ? 'json' : 'yaml', shown, (m) => new ConfigError(m));
   // An empty YAML file is an empty configuration.
   const data = raw === null || raw === undefined ? {} : raw;
   const validate = validator();

@@ -52,6 +52,16 @@ export function bundlePath(manifestPath: string): string {
 
 export type FileStatus = 'redacted' | 'clean' | 'stripped' | 'unscanned' | 'excluded' | 'failed';
 
+/** True when the file has a copy in the bundle under `evidence/` (scrubbed, stripped or, on request, as is). */
+export function isBundled(f: FileRecord): boolean {
+  return f.status === 'redacted' || f.status === 'clean' || f.status === 'stripped' || f.status === 'unscanned';
+}
+
+/** Inputs not in the bundle although the user did not choose to leave them out (failed, or excluded for a reason). */
+export function leftOut(files: readonly FileRecord[]): FileRecord[] {
+  return files.filter((f) => f.status === 'failed' || (f.status === 'excluded' && f.reason !== 'excluded'));
+}
+
 /** The structured layer's record for one file. The text detectors ran on every byte in every case. */
 export interface StructureRecord {
   readonly format: 'json' | 'ndjson' | 'har' | 'yaml' | 'ini' | 'env' | 'properties' | 'xml';

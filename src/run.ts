@@ -40,12 +40,12 @@ import { hasBinaryExtension, hasImageExtension } from './source/entry.js';
 import { ImageMetadataError, MAX_IMAGE_BYTES, stripImageMetadata } from './source/image.js';
 import type { StripResult } from './source/image.js';
 import type { EncodingState, TextEncoding } from './source/encoding.js';
-import { bundlePath, computeTotals, MANIFEST_SCHEMA_VERSION, serializeManifest } from './manifest.js';
+import { bundlePath, computeTotals, isBundled, MANIFEST_SCHEMA_VERSION, serializeManifest } from './manifest.js';
 import type { ExcludeReason, FileRecord, Manifest } from './manifest.js';
 import { silentLogger } from './log.js';
 import type { Logger } from './log.js';
 import { Staging, evidencePath, exists, isNonEmptyDir, publish } from './bundle/staging.js';
-import { WorkerFatalError, WorkerPool } from './parallel/pool.js';
+import { WorkerPool } from './parallel/pool.js';
 import type { PoolJob, PoolResult } from './parallel/pool.js';
 import { writeZip } from './bundle/zip.js';
 import type { ZipEntry } from './bundle/zip.js';
@@ -323,7 +323,7 @@ async function processImage(p: Engine, read: () => Promise<Buffer>, size: number
   const { result } = await redactBuffer(p.scanner, p.fingerprints, text, undefined, undefined, false);
   if (dest) await writeFile(dest, stripped.output, { flag: 'wx' });
   // Metadata text is small (images are capped at MAX_IMAGE_BYTES): every finding is listed.
-  const counts = result.counts;
+  const { counts } = result;
   return {
     path: name,
     status: 'stripped',
@@ -333,7 +333,7 @@ async function processImage(p: Engine, read: () => Promise<Buffer>, size: number
     format: stripped.format,
     pixels: 'unscanned',
     removed: stripped.removed.map((b) => ({ kind: b.kind, bytes: b.bytes })),
-    counts: Object.fromEntries(Object.entries(counts).sort(([a], [b]) => (a < b ? -1 : 1))),
+    counts,
     findings: result.findings,
   };
 }
@@ -394,7 +394,7 @@ async function processStream(
     encoding: sniffed?.encoding ?? 'utf-8',
     bom: sniffed?.bom ?? false,
     compression: gzip ? 'gzip' : 'none',
-    ...(structure ? { structure: { format: formatFor(rawName)!, ...structure.outcome } } : {}),
+    ...(structure ? { structure: { format: structure.format, ...structure.outcome } } : {}),
     counts: r.counts,
     findings: r.findings,
     ...(r.omitted.length > 0 ? { omitted: r.omitted } : {}),
@@ -519,6 +519,11 @@ function isGzipName(name: string): boolean {
   return n.endsWith('.gz') && !n.endsWith('.tar.gz');
 }
 
+/** The (redacted) manifest name of every collected entry, in entry order. */
+function entryNames(p: Prepared): string[] {
+  return p.collected.entries.map((e) => safeName(p, e.path));
+}
+
 /** Below this many input bytes, starting worker threads (~0.3 s each) costs more than it saves. */
 const AUTO_THREADS_MIN_BYTES = 8 * 1024 * 1024;
 
@@ -565,7 +570,7 @@ export async function createEntryProcessor(init: WorkerInit): Promise<(job: Pool
  * records come back in path order whatever order files finish in.
  * @param staging where redacted copies go; undefined = scan only.
  */
-async function processAll(p: Prepared, staging: Staging | undefined): Promise<FileRecord[]> {
+async function processAll(p: Prepared, staging: Staging | undefined, names: readonly string[] = entryNames(p)): Promise<FileRecord[]> {
   const destFor: DestFor = staging ? (name) => staging.evidenceFile(name) : async () => undefined;
   const threads = threadCount(p);
   const perWorker = p.opts.concurrency ?? 4;
@@ -574,7 +579,6 @@ async function processAll(p: Prepared, staging: Staging | undefined): Promise<Fi
   const pool = threads > 1 ? new WorkerPool(threads - 1, perWorker, workerInit(p)) : undefined;
   const onAbort = (): void => void pool?.close();
   p.opts.signal?.addEventListener('abort', onAbort);
-  const names = p.collected.entries.map((e) => safeName(p, e.path));
   // Biggest first: a large file started last would leave the other threads idle at the end.
   const queue = p.collected.entries.map((_, i) => i);
   if (pool) queue.sort((a, b) => p.collected.entries[b]!.size - p.collected.entries[a]!.size || a - b);
@@ -614,7 +618,7 @@ async function processAll(p: Prepared, staging: Staging | undefined): Promise<Fi
     await pool?.close();
   }
   p.opts.signal?.throwIfAborted();
-  if (failure) throw failure.error instanceof WorkerFatalError ? new Error(failure.error.message) : failure.error;
+  if (failure) throw failure.error;
   const records = results.flat();
   const skipped: FileRecord[] = p.collected.skipped.map((s) => ({ path: safeName(p, s.path), status: 'excluded', reason: s.reason, bytesIn: s.bytesIn }));
   return [...records, ...skipped].sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
@@ -651,8 +655,9 @@ function buildManifest(p: Prepared, files: FileRecord[]): Manifest {
 /** Scans inputs and reports, writing nothing. */
 export async function scan(opts: RunOptions): Promise<ScanResult> {
   const p = await prepare(opts);
-  const files = await processAll(p, undefined);
-  const sources = new Map(p.collected.entries.map((e) => [safeName(p, e.path), e.absolutePath] as const));
+  const names = entryNames(p);
+  const files = await processAll(p, undefined, names);
+  const sources = new Map(p.collected.entries.map((e, i) => [names[i]!, e.absolutePath] as const));
   return { manifest: buildManifest(p, files), base: p.collected.base, sources, ruleset: p.ruleset, threads: threadCount(p) };
 }
 
@@ -727,7 +732,7 @@ export async function pack(opts: RunOptions, outFile: string, force = false): Pr
     const manifest = await stageAll(p, staging);
     const entries: ZipEntry[] = [];
     for (const f of manifest.files) {
-      if (f.status === 'redacted' || f.status === 'clean' || f.status === 'stripped' || f.status === 'unscanned') entries.push({ name: `evidence/${bundlePath(f.path)}`, file: await staging.evidenceFile(f.path) });
+      if (isBundled(f)) entries.push({ name: `evidence/${bundlePath(f.path)}`, file: await staging.evidenceFile(f.path) });
     }
     entries.push({ name: 'manifest.json', data: Buffer.from(serializeManifest(manifest)) });
     entries.push({ name: 'REDACTIONS.md', data: Buffer.from(renderRedactionsMd(manifest, detectorDescriptions(p))) });
@@ -766,7 +771,7 @@ export async function stageBundle(opts: RunOptions, staging: Staging): Promise<S
   const manifest = await stageAll(p, staging);
   const evidence: Array<{ name: string; file: string; record: FileRecord }> = [];
   for (const f of manifest.files) {
-    if (f.status === 'redacted' || f.status === 'clean' || f.status === 'stripped') evidence.push({ name: `evidence/${bundlePath(f.path)}`, file: await staging.evidenceFile(f.path), record: f });
+    if (isBundled(f)) evidence.push({ name: `evidence/${bundlePath(f.path)}`, file: await staging.evidenceFile(f.path), record: f });
   }
   return { manifest, evidence, detectorInfo: detectorDescriptions(p), roots: p.collected.roots };
 }

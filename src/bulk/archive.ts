@@ -31,6 +31,8 @@ import type { PseudonymMode } from '../pseudonym/minter.js';
 import { DEFAULT_ARCHIVE_LIMITS } from '../source/archive.js';
 import { MAX_STRUCTURED_BYTES } from '../structure/stage.js';
 import { digestIncident, discoverIncidents } from './incidents.js';
+import { leftOut } from '../manifest.js';
+import { isInside } from '../source/collect.js';
 import type { Incident } from './incidents.js';
 import { readIndex, writeIndex } from './index-file.js';
 import type { IndexEntry } from './index-file.js';
@@ -83,11 +85,6 @@ export interface ArchiveResult {
   readonly ignored: number;
 }
 
-function inside(child: string, parent: string): boolean {
-  const rel = path.relative(parent, child);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
-}
-
 /** A file-system-safe bundle name (the redacted incident name; no separators, no leading dot). */
 function bundleName(redacted: string): string {
   return redacted.replace(/[/\\\0]/g, '_').replace(/^\./, '_');
@@ -109,10 +106,10 @@ export async function archive(opts: ArchiveOptions): Promise<ArchiveResult> {
   const stateDir = path.resolve(opts.cwd, opts.stateDir);
   for (const inc of incidents) {
     const root = path.dirname(inc.path);
-    if (inside(outDir, inc.path) || inside(inc.path, outDir)) throw new UsageError(`--out: ${opts.outDir} and the input ${inc.kind} #${incidents.indexOf(inc) + 1} overlap`);
-    if (inside(stateDir, inc.path) || inside(stateDir, root)) throw new UsageError('--state: the state folder must lie outside every input (it holds the keys and maps)');
+    if (isInside(outDir, inc.path) || isInside(inc.path, outDir)) throw new UsageError(`--out: ${opts.outDir} and the input ${inc.kind} #${incidents.indexOf(inc) + 1} overlap`);
+    if (isInside(stateDir, inc.path) || isInside(stateDir, root)) throw new UsageError('--state: the state folder must lie outside every input (it holds the keys and maps)');
   }
-  if (inside(stateDir, outDir) || inside(outDir, stateDir)) throw new UsageError('--state: the state folder and --out must not lie inside each other');
+  if (isInside(stateDir, outDir) || isInside(outDir, stateDir)) throw new UsageError('--state: the state folder and --out must not lie inside each other');
 
   const ruleset = await loadRuleset(opts.patterns, opts.detectors);
   const detectors = opts.disable?.length ? ruleset.detectors.filter((d) => !opts.disable!.includes(d.id)) : ruleset.detectors;
@@ -267,11 +264,11 @@ async function processIncident(opts: ArchiveOptions, inc: Incident, state: Incid
         await rm(single, { force: true });
       }
       const t = staged.manifest.totals;
-      const leftOut = staged.manifest.files.filter((f) => f.status === 'failed' || (f.status === 'excluded' && f.reason !== 'excluded')).length;
+      const leftOutCount = leftOut(staged.manifest.files).length;
       return {
         incident: name,
         source: inc.kind,
-        status: leftOut > 0 || written.oversized > 0 ? 'partial' : 'ok',
+        status: leftOutCount > 0 || written.oversized > 0 ? 'partial' : 'ok',
         inputDigest: digest,
         bundles: written.zips.map((z) => ({ file: written.kind === 'single' ? z.name : `${name}/${z.name}`, bytes: z.bytes, sha256: z.sha256 })),
         files: t.files,

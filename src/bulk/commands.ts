@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ExitCode, UsageError } from '../errors.js';
+import { parseSize } from '../size.js';
 import type { Logger } from '../log.js';
 import type { RunOptions } from '../run.js';
 import type { CliIo } from '../cli.js';
@@ -30,13 +31,6 @@ export interface ArchiveArgs {
   'key-file'?: string;
 }
 
-/** `20MB`, `512KiB`, `1GB` → bytes (MB = 10^6, as for --max-file-size). */
-export function parsePartSize(v: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(b|kb|k|mb|m|gb|g|kib|mib|gib)?$/i.exec(v.trim());
-  if (!m) throw new UsageError(`--max-part-size: '${v}' is not a size (e.g. 20MB)`);
-  const mult: Record<string, number> = { b: 1, k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
-  return Math.floor(Number(m[1]) * mult[(m[2] ?? 'b').toLowerCase()]!);
-}
 
 /** The state folder: --state, else the documented default from the environment. */
 export function stateDirOf(arg: string | undefined, io: Pick<CliIo, 'cwd' | 'env'>): string {
@@ -58,7 +52,7 @@ export async function archiveCommand(args: ArchiveArgs, io: CliIo, run: RunOptio
       stateDir: stateDirOf(args.state, io),
       incidentGlob: args['incident-glob'],
       jobs: args.jobs,
-      maxPartBytes: args['max-part-size'] === undefined ? undefined : parsePartSize(args['max-part-size']),
+      maxPartBytes: args['max-part-size'] === undefined ? undefined : parseSize(args['max-part-size'], '--max-part-size', '20MB'),
       splitOversized: args['split-oversized'],
       pseudonyms: args.pseudonyms,
       force: args.force,

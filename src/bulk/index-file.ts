@@ -4,8 +4,8 @@
  * counts. It is rewritten (temporary name, then rename) after every incident, so an interrupted
  * run keeps the record of every incident it finished. Deterministic: sorted by incident, no clock.
  */
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeAtomic } from '../bundle/staging.js';
 import path from 'node:path';
 import type { Category } from '../detect/detector.js';
 import { compareNames } from '../source/collect.js';
@@ -117,8 +117,6 @@ export async function writeIndex(dir: string, entries: Iterable<IndexEntry>, ver
     ['index.json', renderIndexJson(list, version)],
     ['index.csv', renderIndexCsv(list)],
   ] as const) {
-    const tmp = path.join(dir, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
-    await writeFile(tmp, text, { flag: 'wx' });
-    await rename(tmp, path.join(dir, name));
+    await writeAtomic(path.join(dir, name), text);
   }
 }

@@ -117,9 +117,12 @@ export async function writeBundles(staged: StagedBundle, dir: string, base: stri
   const ratio = Math.min(1, Math.max(0.05, deflateRawSync(rawManifest, { level: 6 }).length / rawManifest.length) * 1.25);
   const emptyBytes = Buffer.byteLength(serializeManifest({ ...full, files: [] }));
   const cost = new Map<string, number>();
+  const deflatedBytes = new Map<string, number>();
   for (const e of staged.evidence) {
     const record = Buffer.byteLength(serializeManifest({ ...full, files: [e.record] })) - emptyBytes;
-    cost.set(e.name, (await deflatedSize(e.file)) + ENTRY_OVERHEAD + 2 * Buffer.byteLength(e.name) + Math.ceil(record * ratio) + Buffer.byteLength(e.name) + 64);
+    const deflated = await deflatedSize(e.file);
+    deflatedBytes.set(e.name, deflated);
+    cost.set(e.name, deflated + ENTRY_OVERHEAD + 2 * Buffer.byteLength(e.name) + Math.ceil(record * ratio) + Buffer.byteLength(e.name) + 64);
   }
   const leftOut: FileRecord[] = staged.manifest.files.filter((f) => f.status === 'excluded' || f.status === 'failed');
   const fixedOf = (first: boolean): number => {
@@ -131,7 +134,7 @@ export async function writeBundles(staged: StagedBundle, dir: string, base: stri
   const fixedRest = fixedOf(false);
   const fixed = (first: boolean): number => (first ? fixedFirst : fixedRest);
   let evidence = staged.evidence;
-  if (opts.splitOversized) evidence = await cutOversized(evidence, cost, max - fixedFirst - 4096);
+  if (opts.splitOversized) evidence = await cutOversized(evidence, cost, deflatedBytes, max - fixedFirst - 4096);
 
   let margin = 0;
   for (let attempt = 0; attempt < 6; attempt++) {
@@ -188,7 +191,7 @@ function cuttable(r: FileRecord): boolean {
  * checks each piece) and `split` naming the whole; the first piece carries the file's findings,
  * whose positions refer to the whole file. Updates `cost` for the pieces.
  */
-async function cutOversized(evidence: readonly EvidenceEntry[], cost: Map<string, number>, budget: number): Promise<EvidenceEntry[]> {
+async function cutOversized(evidence: readonly EvidenceEntry[], cost: Map<string, number>, deflatedBytes: ReadonlyMap<string, number>, budget: number): Promise<EvidenceEntry[]> {
   const { readFile, writeFile } = await import('node:fs/promises');
   const out: EvidenceEntry[] = [];
   for (const e of evidence) {
@@ -204,7 +207,7 @@ async function cutOversized(evidence: readonly EvidenceEntry[], cost: Map<string
       out.push(e); // its findings alone nearly fill a part: leave it whole (reported oversized)
       continue;
     }
-    const ratio = Math.max(0.01, (await deflatedSize(e.file)) / Math.max(1, data.length));
+    const ratio = Math.max(0.01, deflatedBytes.get(e.name)! / Math.max(1, data.length));
     const target = Math.max(4096, Math.floor((budget * 0.8) / ratio));
     const firstTarget = Math.max(4096, Math.floor(((budget - recordCost) * 0.8) / ratio));
     const cuts: Array<[number, number]> = [];

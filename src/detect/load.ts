@@ -182,8 +182,13 @@ function checkExamples(d: Detector): void {
 
 /** Built-in files are shown as `patterns/<name>`; user files as given. */
 function displayName(file: string): string {
-  const rel = path.relative(BUILTIN_PATTERNS_DIR, file);
-  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? `patterns/${rel}` : file;
+  return isBuiltinFile(file) ? `patterns/${path.relative(BUILTIN_PATTERNS_DIR, file)}` : file;
+}
+
+/** True for a file inside the shipped patterns/ folder (decided by path, not by how it is shown). */
+function isBuiltinFile(file: string): boolean {
+  const rel = path.relative(BUILTIN_PATTERNS_DIR, path.resolve(file));
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
 }
 
 async function listPatternFiles(p: string): Promise<string[]> {
@@ -221,9 +226,10 @@ export async function loadRuleset(
     } catch (err) {
       throw new DetectorError(shown, undefined, '(json)', `cannot be parsed: ${(err as Error).message}`);
     }
-    // The built-in files are checked against the schema by the test suite (checkBuiltinExamples).
-    const builtin = shown.startsWith('patterns/') && opts.checkBuiltinExamples !== true;
-    if (!builtin) {
+    // Built-in files are checked (schema, RE2, examples) by the test suite (checkBuiltinExamples);
+    // user files at every load, so their errors name file, detector and field.
+    const check = !isBuiltinFile(file) || opts.checkBuiltinExamples === true;
+    if (check) {
       const validate = await schemaValidator();
       if (!validate(raw)) throw schemaError(shown, raw, validate.errors![0]!);
     }
@@ -233,7 +239,7 @@ export async function loadRuleset(
       const prior = seen.get(spec.id);
       if (prior) throw new DetectorError(shown, spec.id, 'id', `duplicate id (also in ${prior})`);
       seen.set(spec.id, shown);
-      detectors.push(compileDetector(shown, fam.family, spec, !shown.startsWith('patterns/') || opts.checkBuiltinExamples === true));
+      detectors.push(compileDetector(shown, fam.family, spec, check));
     }
   }
   if (detectors.length === 0) throw new DetectorError(sources.join(', '), undefined, 'detectors', 'no detectors loaded');

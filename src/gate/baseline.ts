@@ -59,7 +59,6 @@ function compareEntries(a: BaselineEntry, b: BaselineEntry): number {
 /** A loaded baseline, ready for lookups by absolute file path. */
 export class Baseline {
   private readonly keys: ReadonlySet<string>;
-  private readonly matched = new Set<string>();
 
   constructor(
     readonly file: string,
@@ -72,21 +71,13 @@ export class Baseline {
     return this.keys.size;
   }
 
-  /** Entries that matched no finding in this run (fixed or moved away). */
-  get unmatched(): number {
-    return this.keys.size - this.matched.size;
-  }
-
   /** Path of `absFile` as a baseline records it. */
   entryPath(absFile: string): string {
     return posix(path.relative(path.dirname(this.file), absFile));
   }
 
   has(absFile: string, detector: string, fingerprint: string): boolean {
-    const k = `${this.entryPath(absFile)}\0${detector}\0${fingerprint}`;
-    if (!this.keys.has(k)) return false;
-    this.matched.add(k);
-    return true;
+    return this.keys.has(`${this.entryPath(absFile)}\0${detector}\0${fingerprint}`);
   }
 }
 

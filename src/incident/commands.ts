@@ -5,8 +5,8 @@
  * Nothing printed holds a detected value: TICKET.md and the SLA report are scrubbed with the
  * redaction engine before they are printed or written, and error messages name fields, not values.
  */
-import { readFile, stat } from 'node:fs/promises';
-import { writeAtomic } from '../bundle/staging.js';
+import { readFile } from 'node:fs/promises';
+import { exists, writeAtomic } from '../bundle/staging.js';
 import path from 'node:path';
 import { ExitCode, UsageError } from '../errors.js';
 import { severityLabel } from './classify.js';
@@ -34,12 +34,6 @@ export interface PolicyOptions {
 }
 
 
-async function exists(p: string): Promise<boolean> {
-  return stat(p).then(
-    () => true,
-    () => false,
-  );
-}
 
 /**
  * `aliscrub incident init [FILE]`: writes the commented template (default `incident.yaml`).

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { newAjv } from '../ajv.js';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { LineCounter, parseDocument } from 'yaml';
+import { parseDataText } from '../data-text.js';
 import { UsageError } from '../errors.js';
 import type { ClassificationPolicy, Incident, LoadedIncident, SlaPolicy } from './types.js';
 import { isValidTimeZone } from './time.js';
@@ -74,27 +74,6 @@ function describeErrors(shown: string, errors: readonly ErrorObject[]): string[]
   return lines;
 }
 
-/** Parses YAML or JSON; syntax errors give a position, never the text around it. */
-function parseText(text: string, format: 'yaml' | 'json', shown: string): unknown {
-  if (format === 'json') {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch (err) {
-      const pos = /position (\d+)/.exec((err as Error).message)?.[1];
-      if (pos === undefined) throw new IncidentError(`${shown}: not valid JSON`);
-      const before = text.slice(0, Number(pos));
-      throw new IncidentError(`${shown}:${before.split('\n').length}:${Number(pos) - before.lastIndexOf('\n')}: not valid JSON`);
-    }
-  }
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const err = doc.errors[0];
-  if (err) {
-    const at = lineCounter.linePos(err.pos[0]);
-    throw new IncidentError(`${shown}:${at.line}:${at.col}: ${err.code === 'DUPLICATE_KEY' ? 'duplicate key' : `not valid YAML (${err.code})`}`);
-  }
-  return doc.toJS({ maxAliasCount: 100 }) as unknown;
-}
 
 /** The name of `file` as shown in messages: relative to `cwd` when below it. */
 export function shownName(file: string, cwd: string): string {
@@ -165,7 +144,7 @@ export async function loadIncident(file: string, cwd: string): Promise<LoadedInc
   const format = lower.endsWith('.json') ? 'json' : /\.ya?ml$/.test(lower) ? 'yaml' : undefined;
   if (!format) throw new IncidentError(`${shown}: an incident file must end in .yaml, .yml or .json`);
   const bytes = await readBytes(abs, shown, 'incident file');
-  const data = parseText(bytes.toString('utf8'), format, shown);
+  const data = parseDataText(bytes.toString('utf8'), format, shown, (m) => new IncidentError(m));
   const validate = validator(INCIDENT_SCHEMA);
   if (!validate(data)) throw new IncidentError(describeErrors(shown, validate.errors ?? []).join('\n'));
   const incident = data as Incident;
@@ -179,7 +158,7 @@ async function loadPolicyFile(file: string, cwd: string | undefined, schema: URL
   const shown = cwd === undefined ? file : shownName(abs, cwd);
   const format = abs.toLowerCase().endsWith('.json') ? 'json' : /\.ya?ml$/i.test(abs) ? 'yaml' : undefined;
   if (!format) throw new IncidentError(`${shown}: a ${what} must end in .json, .yaml or .yml`);
-  const data = parseText((await readBytes(abs, shown, what)).toString('utf8'), format, shown);
+  const data = parseDataText((await readBytes(abs, shown, what)).toString('utf8'), format, shown, (m) => new IncidentError(m));
   const validate = validator(schema);
   if (!validate(data)) throw new IncidentError(describeErrors(shown, validate.errors ?? []).join('\n'));
   return { data, shown };

@@ -3,6 +3,7 @@
  * classification, the SLA clock and (when given) the evidence manifest.
  */
 import type { Manifest } from '../manifest.js';
+import { leftOut } from '../manifest.js';
 import type { Classification } from './classify.js';
 import type { SlaClock } from './sla.js';
 import type { Incident, Localized } from './types.js';
@@ -15,7 +16,7 @@ export const STATUS_PAGES = {
 
 /** Evidence inputs that are not in the bundle although the user did not exclude them. */
 export function leftOutFiles(m: Manifest): Manifest['files'] {
-  return m.files.filter((f) => f.status === 'failed' || (f.status === 'excluded' && f.reason !== 'excluded'));
+  return leftOut(m.files);
 }
 
 /** One open question, with a stable id (for JSON consumers and tests). */

@@ -62,12 +62,12 @@ export function bundledIncidentName(loaded: LoadedIncident): string {
   return loaded.format === 'json' ? 'incident.json' : 'incident.yaml';
 }
 
-/** Date-times are checked by the schema and needed by the SLA maths; they are not scrubbed. */
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+/** A date-time with a zone offset, as the schema requires (and `--now`). Not scrubbed: the SLA maths needs them. */
+const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 
 /** The latest ISO date-time anywhere in the incident (epoch ms), or -Infinity. */
 function latestInstant(v: unknown): number {
-  if (typeof v === 'string') return ISO_INSTANT.test(v) ? Date.parse(v) : -Infinity;
+  if (typeof v === 'string') return ISO_WITH_ZONE.test(v) ? Date.parse(v) : -Infinity;
   if (Array.isArray(v)) return Math.max(-Infinity, ...v.map(latestInstant));
   if (v && typeof v === 'object') return Math.max(-Infinity, ...Object.values(v).map(latestInstant));
   return -Infinity;
@@ -81,7 +81,7 @@ function latestInstant(v: unknown): number {
  */
 export async function scrubIncident(loaded: LoadedIncident, scrub: Scrub): Promise<LoadedIncident> {
   const walk = async (v: unknown): Promise<unknown> => {
-    if (typeof v === 'string') return ISO_INSTANT.test(v) ? v : (await scrub(Buffer.from(v, 'utf8'))).toString('utf8');
+    if (typeof v === 'string') return ISO_WITH_ZONE.test(v) ? v : (await scrub(Buffer.from(v, 'utf8'))).toString('utf8');
     if (Array.isArray(v)) return Promise.all(v.map(walk));
     if (v && typeof v === 'object') return Object.fromEntries(await Promise.all(Object.entries(v).map(async ([k, x]) => [k, await walk(x)] as const)));
     return v;
@@ -170,7 +170,6 @@ export async function loadManifestFile(file: string, cwd: string): Promise<Manif
   return data as Manifest;
 }
 
-const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 
 /**
  * Parses `--now`: an ISO 8601 date-time with a zone offset.

@@ -31,7 +31,7 @@ export interface PoolResult {
 type FromWorker =
   | { readonly type: 'ready' }
   | { readonly type: 'done'; readonly id: number; readonly result: PoolResult }
-  | { readonly type: 'error'; readonly id: number; readonly message: string; readonly fatal: boolean };
+  | { readonly type: 'error'; readonly id: number; readonly message: string };
 
 /**
  * The compiled worker script. Under the test runner this module is TypeScript source, which a
@@ -50,8 +50,6 @@ interface Slot {
   ready: Promise<void>;
 }
 
-/** Error from a worker that must stop the whole run (as it would have in-thread). */
-export class WorkerFatalError extends Error {}
 
 /** Runs jobs on `size` workers, up to `perWorker` at once on each (their file I/O overlaps); jobs queue when all are busy. */
 export class WorkerPool {
@@ -127,7 +125,7 @@ export class WorkerPool {
     if (!p) return;
     this.pending.delete(m.id);
     if (m.type === 'done') p.resolve(m.result);
-    else p.reject(m.fatal ? new WorkerFatalError(m.message) : new Error(m.message));
+    else p.reject(new Error(m.message));
   }
 
   private failAll(err: Error): void {

@@ -14,7 +14,7 @@ const handle = await createEntryProcessor(workerData as WorkerInit);
 port.on('message', (msg: { id: number; job: PoolJob }) => {
   handle(msg.job).then(
     (result) => port.postMessage({ type: 'done', id: msg.id, result }),
-    (err: unknown) => port.postMessage({ type: 'error', id: msg.id, message: err instanceof Error ? err.message : String(err), fatal: true }),
+    (err: unknown) => port.postMessage({ type: 'error', id: msg.id, message: err instanceof Error ? err.message : String(err) }),
   );
 });
 port.postMessage({ type: 'ready' });

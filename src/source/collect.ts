@@ -63,7 +63,8 @@ function commonDir(dirs: readonly string[]): string {
   return parts.join(path.sep) || path.sep;
 }
 
-function isInside(child: string, parent: string): boolean {
+/** True when `child` is `parent` or lies inside it (absolute paths). */
+export function isInside(child: string, parent: string): boolean {
   const rel = path.relative(parent, child);
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }

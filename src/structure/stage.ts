@@ -36,7 +36,8 @@ export class StructureStage extends Transform {
 
   constructor(
     private readonly ctx: StructureContext,
-    private readonly format: StructuredFormat,
+    /** The format the file is parsed as (recorded in the manifest). */
+    readonly format: StructuredFormat,
     private readonly redactor: RedactTransform,
     private readonly maxBytes = ctx.maxBytes ?? MAX_STRUCTURED_BYTES,
     /** Name for messages (never content). */

@@ -66,12 +66,6 @@ export function keyRuleSpans(root: SNode, keys: SecretKeys, out: TextSpan[] = []
   return out;
 }
 
-/** Sorts spans and drops exact duplicates (a value reached by two rules). */
-export function uniqueSpans(spans: readonly TextSpan[]): TextSpan[] {
-  const sorted = [...spans].sort((a, b) => a.start - b.start || b.end - a.end);
-  return sorted.filter((s, i) => i === 0 || s.start !== sorted[i - 1]!.start || s.end !== sorted[i - 1]!.end);
-}
-
 /** Looks up a key in a map node (first match). */
 export function get(n: SNode | undefined, key: string): SNode | undefined {
   return n?.kind === 'map' ? n.entries.find((e) => e.key === key)?.value : undefined;
