@@ -30,6 +30,8 @@ export function isPrivateIp(text: string): boolean {
   return false;
 }
 
+const IP_DETECTOR = /ip(v[46])?-address/;
+
 /** Builds the predicate the scanner uses: true = leave this value visible. */
 export function keepPredicate(policy: KeepPolicy | undefined): ((d: Detector, value: Buffer) => boolean) | undefined {
   if (!policy) return undefined;
@@ -40,9 +42,9 @@ export function keepPredicate(policy: KeepPolicy | undefined): ((d: Detector, va
     if (d.category === 'secret') return false;
     if (categories.has(d.category)) return true;
     if (d.category !== 'identifier') return false;
-    const text = value.toString('utf8');
-    if (policy.privateIps && /ip(v[46])?-address/.test(d.id) && isPrivateIp(text)) return true;
-    if (accounts.size > 0 && d.id.includes('account-id') && accounts.has(text)) return true;
+    // Per hit, so the value is decoded only when a check applies to this detector.
+    if (policy.privateIps && IP_DETECTOR.test(d.id)) return isPrivateIp(value.toString('utf8'));
+    if (accounts.size > 0 && d.id.includes('account-id')) return accounts.has(value.toString('utf8'));
     return false;
   };
 }
