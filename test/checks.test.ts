@@ -2,6 +2,7 @@
  * Unit tests for named validators in src/detect/checks.ts, against the rule each one implements.
  */
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import {
   CHECKS,
   cnLandlineValid,
@@ -409,5 +410,22 @@ describe('ipv4 version prefixes', () => {
     expect(run('ipv4', '1.24.0.3', 'build ')).toBe(false);
     expect(run('ipv4', '10.0.19.1', 'Version ')).toBe(false);
     expect(run('ipv4', '10.0.0.12', 'client ')).toBe(true);
+  });
+
+  it('rejects a quad right after ~ (Windows component identity versions)', () => {
+    expect(run('ipv4', '6.1.1.0', 'amd64~~')).toBe(false);
+    expect(run('ipv4', '6.1.1.0', 'amd64 ')).toBe(true);
+  });
+
+  it('answers as the plain version rule for any lead (the byte pre-check only skips work)', () => {
+    const rule = (lead: string): boolean => !/(?:version[ :=]?|ver[ :=]|build[ :=]?|\bv)$/.test(lead.slice(-9).toLowerCase());
+    const piece = fc.constantFrom('version', 'Version', 'VER', 'ver', 'build', 'BUILD', 'v', 'V', 'n', 'd', 'r', ' ', ':', '=', 'x', '-', 'host', '\t', '_');
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 6 }), (parts) => {
+        const lead = parts.join('');
+        expect(run('ipv4', '10.1.2.3', lead)).toBe(rule(lead));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -107,15 +107,24 @@ export function isPlaceholder(value: string): boolean {
   return false;
 }
 
-/** IPv4 that is not part of a longer dotted number (a version like 1.2.3.4.5 or an OID). */
+/**
+ * IPv4 that is not part of a longer dotted number (a version like 1.2.3.4.5 or an OID), nor right
+ * after `~` (Windows component identities: `amd64~~6.1.1.0` is a version).
+ */
 function ipv4Standalone({ before, after }: CheckInput): boolean {
   const prev = before[before.length - 1];
   const prev2 = before[before.length - 2];
+  if (prev === 0x7e /* ~ */) return false;
   if (prev === 0x2e /* . */ && isDigit(prev2)) return false;
   if (isDigit(prev)) return false;
   if (after[0] === 0x2e && isDigit(after[1])) return false;
   if (isDigit(after[0])) return false;
-  // "version 1.2.3.4" / "v1.2.3.4" / "build 1.24.0.3" are versions, not hosts.
+  // "version 1.2.3.4" / "v1.2.3.4" / "build 1.24.0.3" are versions, not hosts. Every such lead
+  // ends in n/d/v, or in a separator after n/r/d: test those bytes before building a string.
+  const last = (prev ?? 0) | 0x20;
+  const sep = prev === 0x20 || prev === 0x3a || prev === 0x3d; // space : =
+  const beforeSep = sep ? (prev2 ?? 0) | 0x20 : 0;
+  if (sep ? beforeSep !== 0x6e && beforeSep !== 0x72 && beforeSep !== 0x64 : last !== 0x6e && last !== 0x64 && last !== 0x76) return true;
   const lead = before.subarray(Math.max(0, before.length - 9)).toString('latin1').toLowerCase();
   if (/(?:version[ :=]?|ver[ :=]|build[ :=]?|\bv)$/.test(lead)) return false;
   return true;
@@ -448,7 +457,9 @@ export const CHECKS: Readonly<Record<string, Check>> = {
   'not-placeholder': ({ value }) => !isPlaceholder(value.toString('utf8')),
   'not-url-userinfo': ({ before }) => !urlUserinfoBefore(before.toString('latin1')),
   'not-masked': ({ before, after }) => !nextToMask(before, after),
-  'not-ua-version': ({ before }) => !userAgentVersionBefore(before.subarray(Math.max(0, before.length - 48)).toString('latin1')),
+  // Most IPs follow a space, not a slash: skip the string and regex then (hot on access logs).
+  'not-ua-version': ({ before }) =>
+    before[before.length - 1] !== 0x2f /* / */ || !userAgentVersionBefore(before.subarray(Math.max(0, before.length - 48)).toString('latin1')),
   /** Both letters and digits (an AccessKey ID, not a word such as "parameterized"). */
   'alnum-mix': ({ value }) => /[A-Za-z]/.test(value.toString('latin1')) && /\d/.test(value.toString('latin1')),
   hkid: ({ value, before }) => {

@@ -51,6 +51,8 @@ export class Scanner {
   readonly lagBytes: number;
   /** Per detector: its pattern matches a backslash itself, so it scans the raw bytes, not {@link escapeView}. */
   readonly readsEscapes: readonly boolean[];
+  /** Per detector: byte lengths of its allowed values, so most hits skip the string conversion. */
+  readonly allowLengths: ReadonlyArray<ReadonlySet<number>>;
 
   /**
    * @param prefilter skip detectors that cannot match a window (default true). Exact: a keyword
@@ -65,6 +67,7 @@ export class Scanner {
   ) {
     this.detectors = detectors;
     this.readsEscapes = detectors.map((d) => d.spec.pattern.includes('\\\\'));
+    this.allowLengths = detectors.map((d) => new Set([...d.allow].map((v) => Buffer.byteLength(v))));
     this.lagBytes = Math.max(0, ...detectors.map((d) => d.maxLength)) + CONTEXT_BYTES;
     if (!prefilter || detectors.length < 2) {
       this.keywordSet = undefined;
@@ -181,7 +184,7 @@ export class FileScanner {
         }
         const matchEnd = base + m.end;
         if (m.groupStart >= 0 && m.groupEnd > m.groupStart) {
-          const hit = this.accept(d, window, base, base + m.groupStart, base + m.groupEnd, matchStart, matchEnd);
+          const hit = this.accept(i, window, base, base + m.groupStart, base + m.groupEnd, matchStart, matchEnd);
           if (hit) hits.push(hit);
         }
         pos = matchEnd > matchStart ? matchEnd : matchStart + 1;
@@ -191,12 +194,13 @@ export class FileScanner {
     return hits;
   }
 
-  private accept(d: Detector, window: Buffer, base: number, start: number, end: number, matchStart: number, matchEnd: number): Hit | undefined {
+  private accept(i: number, window: Buffer, base: number, start: number, end: number, matchStart: number, matchEnd: number): Hit | undefined {
+    const d = this.scanner.detectors[i]!;
     const s = start - base;
     const e = end - base;
     if (insideToken(window, s, e)) return undefined;
     const value = window.subarray(s, e);
-    if (d.allow.size > 0 && d.allow.has(value.toString('utf8'))) return undefined;
+    if (this.scanner.allowLengths[i]!.has(e - s) && d.allow.has(value.toString('utf8'))) return undefined;
     if (this.scanner.keep?.(d, value)) return undefined;
     if (d.minEntropy !== undefined && shannonEntropy(value) < d.minEntropy) return undefined;
     if (d.checks.length > 0) {

@@ -1,0 +1,62 @@
+/**
+ * The regex seam reports a capture group's byte span without asking node-re2 for indices (see
+ * engine.ts). These tests pin that the span is the one RE2 itself reports, including when the
+ * group's text occurs more than once inside the match.
+ */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { compileRegex } from '../src/detect/engine.js';
+
+/**
+ * Reference: V8's own `d` indices, converted to byte offsets. For these ASCII-class patterns V8
+ * and RE2 choose the same leftmost-first match (this file stays off `re2`: engine.ts is its only
+ * importer).
+ */
+function reference(source: string, group: number, buf: Buffer, from: number): [number, number, number, number] | null {
+  const text = buf.toString('utf8');
+  const re = new RegExp(source, 'dgu');
+  re.lastIndex = buf.subarray(0, from).toString('utf8').length;
+  const m = re.exec(text);
+  if (!m) return null;
+  const bytes = (i: number): number => Buffer.byteLength(text.slice(0, i));
+  const g = m.indices![group];
+  return [bytes(m.indices![0]![0]), bytes(m.indices![0]![1]), g ? bytes(g[0]) : -1, g ? bytes(g[1]) : -1];
+}
+
+describe('compileRegex group spans', () => {
+  it('finds the group where RE2 put it when its text repeats inside the match', () => {
+    // Whole match "aaa"; group 1 is the last "a" (offset 2), although "a" first occurs at 0.
+    const m = compileRegex('a+(a)', '', 1).execAt(Buffer.from('xaaa'), 0);
+    expect(m).toEqual({ start: 1, end: 4, groupStart: 3, groupEnd: 4 });
+    const kv = compileRegex('key=(\\w+) key=(\\w+)', '', 2).execAt(Buffer.from('key=ab key=ab'), 0);
+    expect(kv).toEqual({ start: 0, end: 13, groupStart: 11, groupEnd: 13 });
+  });
+
+  it('reports -1 for a group that did not take part', () => {
+    expect(compileRegex('a(b)?c|d', '', 1).execAt(Buffer.from('d'), 0)).toEqual({ start: 0, end: 1, groupStart: -1, groupEnd: -1 });
+  });
+
+  it('agrees with RE2 indices on random patterns and texts', () => {
+    const parts = ['a', 'b', '[ab]', '\\d', 'é', '(?:a|ab)', '\\s', '='];
+    const quant = ['', '?', '+', '{1,3}'];
+    const piece = fc.tuple(fc.constantFrom(...parts), fc.constantFrom(...quant)).map(([p, q]) => p + q);
+    const pattern = fc.tuple(fc.array(piece, { maxLength: 3 }), fc.array(piece, { minLength: 1, maxLength: 3 }), fc.array(piece, { maxLength: 3 }));
+    const text = fc.array(fc.constantFrom('a', 'b', '1', ' ', 'é', '=', 'x'), { maxLength: 30 }).map((xs) => xs.join(''));
+    fc.assert(
+      fc.property(pattern, text, ([pre, mid, post], t) => {
+        const source = `${pre.join('')}(${mid.join('')})${post.join('')}`;
+        const re = compileRegex(source, '', 1);
+        const buf = Buffer.from(t);
+        for (let at = 0; at <= buf.length; ) {
+          const want = reference(source, 1, buf, at);
+          const got = re.execAt(buf, at);
+          expect(got && [got.start, got.end, got.groupStart, got.groupEnd]).toEqual(want);
+          if (!want) break;
+          at = want[1] > want[0] ? want[1] : want[0] + 1;
+          while (at < buf.length && (buf[at]! & 0xc0) === 0x80) at++; // never resume inside a character
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
