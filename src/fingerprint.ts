@@ -21,9 +21,8 @@ const MAX_CACHED = 16_384;
 export class Fingerprinter {
   private readonly key: Buffer;
   /**
-   * Recent values → fingerprints. Logs repeat the same IPs and IDs thousands of times and each
-   * value is fingerprinted twice (finding and token); an HMAC costs ~2.5 µs. Bounded, so memory
-   * does not grow with the input.
+   * Recent values → fingerprints. Logs repeat the same IPs and IDs thousands of times; an HMAC
+   * costs ~2.5 µs. Bounded, so memory does not grow with the input.
    */
   private cache = new Map<string, string>();
 

@@ -270,7 +270,7 @@ export class RedactTransform extends Transform {
         continue;
       }
       out.push(window.subarray(at - base, s.start - base));
-      this.recordSpan(window, base, s);
+      const recorded = this.recordSpan(window, base, s);
       const own = s.hits.length === 1 ? (s.hits[0] as Partial<ForcedHit>).replacement : undefined;
       at = s.end;
       if (own) {
@@ -279,7 +279,7 @@ export class RedactTransform extends Transform {
       }
       const label = labelHit(s);
       const value = window.subarray(s.start - base, s.end - base);
-      const fp = this.fingerprints.of(value);
+      const fp = recorded ?? this.fingerprints.of(value);
       const token = this.options.mint ? this.options.mint(label.detector, value, fp) : formatToken(label.detector.id, fp);
       // A bare scalar (JSON number, YAML plain word) becomes a quoted string so the document still parses.
       const quote = s.hits.some((h) => (h as Partial<ForcedHit>).quote && h.start === s.start && h.end === s.end);
@@ -304,20 +304,27 @@ export class RedactTransform extends Transform {
   /**
    * Records a merged span's hits. A forced hit wholly covered by a detector hit adds nothing (the
    * detector already names the value); a replaced value records the findings inside it instead.
+   * @returns the fingerprint of the whole span's value when a recorded hit covers exactly the span.
    */
-  private recordSpan(window: Buffer, base: number, s: Span): void {
+  private recordSpan(window: Buffer, base: number, s: Span): string | undefined {
+    let whole: string | undefined;
     for (const h of s.hits) {
       const f = h as Partial<ForcedHit>;
-      if (!f.forced) this.record(window, base, h);
+      let fp: string | undefined;
+      if (!f.forced) fp = this.record(window, base, h);
       else if (f.inner) {
         this.advance(window, base, h.start);
         for (const x of f.inner) this.add({ detector: x.detector, category: x.category, line: this.line, column: this.column, start: h.start, end: h.end, fingerprint: x.fingerprint });
-      } else if (!s.hits.some((o) => !(o as Partial<ForcedHit>).forced && o.start <= h.start && o.end >= h.end)) this.record(window, base, h);
+      } else if (!s.hits.some((o) => !(o as Partial<ForcedHit>).forced && o.start <= h.start && o.end >= h.end)) fp = this.record(window, base, h);
+      if (fp !== undefined && h.start === s.start && h.end === s.end) whole = fp;
     }
+    return whole;
   }
 
-  private record(window: Buffer, base: number, h: Hit): void {
+  /** Records one hit as a finding; returns its value's fingerprint (the span's token reuses it). */
+  private record(window: Buffer, base: number, h: Hit): string {
     this.advance(window, base, h.start);
+    const fingerprint = this.fingerprints.of(window.subarray(h.start - base, h.end - base));
     this.add({
       detector: h.detector.id,
       category: h.detector.category,
@@ -325,8 +332,9 @@ export class RedactTransform extends Transform {
       column: this.column,
       start: h.start,
       end: h.end,
-      fingerprint: this.fingerprints.of(window.subarray(h.start - base, h.end - base)),
+      fingerprint,
     });
+    return fingerprint;
   }
 
   /** Moves the line/column counter forward to absolute offset `to` (which must be in `window`). */
