@@ -80,10 +80,10 @@ export type FileRecord =
       readonly status: 'redacted' | 'clean';
       /** Size of the input, in bytes. */
       readonly bytesIn: number;
-      /** Size of the redacted output, in bytes. */
-      readonly bytesOut: number;
-      /** sha256 (hex) of the redacted output, as stored in the bundle. */
-      readonly sha256: string;
+      /** Size of the redacted output, in bytes. Absent in `scan` results: nothing is written. */
+      readonly bytesOut?: number;
+      /** sha256 (hex) of the redacted output, as stored in the bundle. Absent in `scan` results. */
+      readonly sha256?: string;
       /** Text encoding the file was read and written back in. */
       readonly encoding: 'utf-8' | 'utf-16le' | 'utf-16be' | 'gb18030';
       /** Whether the file starts with a byte-order mark (kept in the output). */

@@ -352,7 +352,8 @@ async function processStream(
   dest: string | undefined,
   meter?: Transform,
 ): Promise<FileRecord> {
-  const redactor = createRedactor(p.scanner, p.fingerprints, { name, mint: p.opts.tokenMinter, findingsCap: p.opts.findingsCap });
+  // Without a destination (scan) the redactor only finds and counts: no tokens, fewer fingerprints.
+  const redactor = createRedactor(p.scanner, p.fingerprints, { name, mint: p.opts.tokenMinter, findingsCap: p.opts.findingsCap, discard: dest === undefined });
   const hasher = new Hasher();
   const gzip = isGzipName(rawName);
   const encoding: EncodingState = {};
@@ -389,8 +390,7 @@ async function processStream(
     path: name,
     status: r.findings.length > 0 ? 'redacted' : 'clean',
     bytesIn: size,
-    bytesOut: hasher.bytes,
-    sha256: hasher.hash.digest('hex'),
+    ...(dest !== undefined ? { bytesOut: hasher.bytes, sha256: hasher.hash.digest('hex') } : {}),
     encoding: sniffed?.encoding ?? 'utf-8',
     bom: sniffed?.bom ?? false,
     compression: gzip ? 'gzip' : 'none',

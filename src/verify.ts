@@ -121,7 +121,8 @@ export async function verifyBundle(target: string, patterns?: readonly string[])
     if (f.status === 'redacted' || f.status === 'clean') {
       const name = `evidence/${bundlePath(f.path)}`;
       listed.add(name);
-      expected.set(name, { sha256: f.sha256, bytes: f.bytesOut, encoding: f.encoding, gzip: f.compression === 'gzip' });
+      // A bundle manifest always has both (only scan results leave them out); missing = mismatch.
+      expected.set(name, { sha256: f.sha256 ?? '', bytes: f.bytesOut ?? -1, encoding: f.encoding, gzip: f.compression === 'gzip' });
       if (!byName.has(name)) problems.push(`${name}: listed in the manifest but missing from the bundle`);
     }
   }

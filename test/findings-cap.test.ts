@@ -11,7 +11,7 @@ import { loadRuleset, parseExample } from '../src/detect/load.js';
 import { Scanner } from '../src/detect/scanner.js';
 import { Fingerprinter } from '../src/fingerprint.js';
 import { redactBuffer } from '../src/redact/redactor.js';
-import { scan } from '../src/run.js';
+import { redactToDir, scan } from '../src/run.js';
 import { validateManifest } from '../src/manifest-schema.js';
 import { cli } from './helpers/cli.js';
 
@@ -59,6 +59,14 @@ describe('findings cap', () => {
     expect(res.manifest.totals.byCategory.identifier).toBeGreaterThanOrEqual(1500);
     expect('omitted' in f && f.omitted).toEqual([{ detector: 'ipv4-address', category: 'identifier', count: 500 }]);
     expect(validateManifest(res.manifest)).toEqual([]);
+    // scan writes nothing (no bytesOut/sha256, no tokens) but records exactly what redact records.
+    expect('sha256' in f || 'bytesOut' in f).toBe(false);
+    const written = await redactToDir({ inputs: [dir], cwd: work, key: Buffer.alloc(32, 2) }, path.join(work, 'out'));
+    const again = await scan({ inputs: [dir], cwd: work, key: Buffer.alloc(32, 2) });
+    const { bytesOut, sha256, ...same } = written.manifest.files[0] as typeof f & { bytesOut: number; sha256: string };
+    expect(bytesOut).toBeGreaterThan(0);
+    expect(sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(again.manifest.files[0]).toEqual(same);
 
     const text = await cli(['scan', dir], { cwd: work });
     expect(text.stdout).toContain('500 more redacted but not listed (pii 0, identifier 500');

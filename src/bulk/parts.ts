@@ -227,6 +227,8 @@ async function cutOversized(evidence: readonly EvidenceEntry[], cost: Map<string
       continue;
     }
     const { omitted, ...whole } = rec;
+    const wholeOut = { bytesOut: rec.bytesOut, sha256: rec.sha256 };
+    if (wholeOut.bytesOut === undefined || wholeOut.sha256 === undefined) throw new Error(`${rec.path}: staged record without output size and hash`);
     const width = Math.max(3, String(cuts.length).length);
     for (let i = 0; i < cuts.length; i++) {
       const [from, to] = cuts[i]!;
@@ -243,7 +245,7 @@ async function cutOversized(evidence: readonly EvidenceEntry[], cost: Map<string
         counts: i === 0 ? rec.counts : {},
         findings: i === 0 ? rec.findings : [],
         ...(i === 0 && omitted ? { omitted } : {}),
-        split: { index: i + 1, count: cuts.length, of: rec.path, bytesOut: rec.bytesOut, sha256: rec.sha256 },
+        split: { index: i + 1, count: cuts.length, of: rec.path, bytesOut: wholeOut.bytesOut, sha256: wholeOut.sha256 },
       };
       const name = `${e.name}${suffix}`;
       cost.set(name, (await deflatedSize(file)) + ENTRY_OVERHEAD + 3 * Buffer.byteLength(name) + 512);

@@ -70,6 +70,11 @@ export interface RedactorOptions {
   readonly mint?: TokenMinter;
   /** Listing limit; `false` lists every finding. @default DEFAULT_FINDINGS_CAP */
   readonly findingsCap?: FindingsCap | false;
+  /**
+   * Find and count only (`scan`): no output is produced, so no token is made, and a value is
+   * fingerprinted only when its finding is listed. Findings and counts are the same as with output.
+   */
+  readonly discard?: boolean;
 }
 
 /**
@@ -171,14 +176,22 @@ export class RedactTransform extends Transform {
     return { findings: this.findings, counts, omitted, bytesIn: this.bytesIn, bytesOut: this.bytesOut };
   }
 
-  /** Counts a finding and lists it unless its detector is over the cap. */
-  private add(f: Finding): void {
-    let s = this.seen.get(f.detector);
-    if (!s) this.seen.set(f.detector, (s = { category: f.category, count: 0, omitted: 0 }));
+  /** Counts a finding of `detector`; returns false when it is over the cap and not to be listed. */
+  private count(detector: string, category: Category): boolean {
+    let s = this.seen.get(detector);
+    if (!s) this.seen.set(detector, (s = { category, count: 0, omitted: 0 }));
     s.count++;
     const cap = this.options.findingsCap === undefined ? DEFAULT_FINDINGS_CAP : this.options.findingsCap;
-    if (cap && s.count > cap.perDetector && f.category !== 'secret' && !cap.uncapped.includes(f.category)) s.omitted++;
-    else this.findings.push(f);
+    if (cap && s.count > cap.perDetector && category !== 'secret' && !cap.uncapped.includes(category)) {
+      s.omitted++;
+      return false;
+    }
+    return true;
+  }
+
+  /** Counts a finding and lists it unless its detector is over the cap. */
+  private add(f: Finding): void {
+    if (this.count(f.detector, f.category)) this.findings.push(f);
   }
 
   /**
@@ -264,13 +277,15 @@ export class RedactTransform extends Transform {
     const out: Buffer[] = [];
     let at = this.emitted;
     const stillOpen: Hit[] = [];
+    const discard = this.options.discard === true;
     for (const s of spans) {
       if (s.end > cut) {
         stillOpen.push(...s.hits);
         continue;
       }
-      out.push(window.subarray(at - base, s.start - base));
       const recorded = this.recordSpan(window, base, s);
+      if (discard) continue;
+      out.push(window.subarray(at - base, s.start - base));
       const own = s.hits.length === 1 ? (s.hits[0] as Partial<ForcedHit>).replacement : undefined;
       at = s.end;
       if (own) {
@@ -285,7 +300,7 @@ export class RedactTransform extends Transform {
       const quote = s.hits.some((h) => (h as Partial<ForcedHit>).quote && h.start === s.start && h.end === s.end);
       out.push(Buffer.from(quote ? `"${token}"` : token));
     }
-    out.push(window.subarray(at - base, cut - base));
+    if (!discard) out.push(window.subarray(at - base, cut - base));
     this.advance(window, base, cut);
     this.emitted = cut;
     this.open = stillOpen;
@@ -321,19 +336,26 @@ export class RedactTransform extends Transform {
     return whole;
   }
 
-  /** Records one hit as a finding; returns its value's fingerprint (the span's token reuses it). */
-  private record(window: Buffer, base: number, h: Hit): string {
+  /**
+   * Records one hit as a finding; returns its value's fingerprint (the span's token reuses it), or
+   * undefined when nothing needed it (discard mode, finding over the cap).
+   */
+  private record(window: Buffer, base: number, h: Hit): string | undefined {
     this.advance(window, base, h.start);
+    const listed = this.count(h.detector.id, h.detector.category);
+    if (!listed && this.options.discard) return undefined;
     const fingerprint = this.fingerprints.of(window.subarray(h.start - base, h.end - base));
-    this.add({
-      detector: h.detector.id,
-      category: h.detector.category,
-      line: this.line,
-      column: this.column,
-      start: h.start,
-      end: h.end,
-      fingerprint,
-    });
+    if (listed) {
+      this.findings.push({
+        detector: h.detector.id,
+        category: h.detector.category,
+        line: this.line,
+        column: this.column,
+        start: h.start,
+        end: h.end,
+        fingerprint,
+      });
+    }
     return fingerprint;
   }
 
