@@ -19,31 +19,20 @@ import { BundleError, DetectorError, ExitCode, UsageError } from './errors.js';
 import { createLogger } from './log.js';
 import { parseSize } from './size.js';
 import type { Logger } from './log.js';
-import { pack, redactToDir, scan } from './run.js';
 import type { RunOptions } from './run.js';
 import type { Manifest } from './manifest.js';
 import { leftOut, serializeManifest } from './manifest.js';
-import { verifyBundle } from './verify.js';
-import { archiveCommand, forgetCommand, unmaskCommand } from './bulk/commands.js';
 import type { ArchiveArgs } from './bulk/commands.js';
-import { BUILTIN_PATTERNS_DIR, loadRuleset, reportedDetectors } from './detect/load.js';
 import { VERSION } from './version.js';
 import { ConfigError, resolveConfig } from './config.js';
 import type { Config } from './config.js';
-import { Allowlist } from './gate/allowlist.js';
-import { companionKeyFile, existingCompanionKey, loadBaseline, newCompanionKey, readKeyFile, renderBaseline, writeCompanionKey } from './gate/baseline.js';
+import type { Allowlist } from './gate/allowlist.js';
 import { exists, writeAtomic } from './bundle/staging.js';
 import type { Baseline, BaselineEntry } from './gate/baseline.js';
-import { evaluateGate, scanRoot } from './gate/gate.js';
 import type { GateResult } from './gate/gate.js';
 import { DEFAULT_FAIL_ON, FAIL_ON, failsAt } from './gate/policy.js';
 import { CATEGORIES } from './detect/detector.js';
-import { DEFAULT_FINDINGS_CAP } from './redact/redactor.js';
 import type { FailOn } from './gate/policy.js';
-import { renderGithub } from './report/github.js';
-import { renderJson } from './report/json.js';
-import { renderSarif } from './report/sarif.js';
-import { renderText, summaryLines as gateSummaryLines } from './report/text.js';
 import { createProgress } from './progress.js';
 import type { Progress } from './progress.js';
 import { parseEncoding } from './source/encoding.js';
@@ -51,6 +40,10 @@ import type { KeepPolicy } from './detect/policy.js';
 import type { TextEncoding } from './source/encoding.js';
 import type { ArchiveLimits } from './source/archive.js';
 import { incidentCommandModule, packIncidentEntries, packIncidentOptions, slaCommandModule } from './incident/cli.js';
+
+// Start-up time: modules that only some commands or options need (the run pipeline with re2, the
+// bundle verifier, bulk archiving, baselines, allowlists, report formats) are imported where they
+// are used, so `--help`, `incident`, `sla` and a plain `scan` load only what they run.
 
 /** Everything the CLI needs from its environment. */
 export interface CliIo {
@@ -196,7 +189,7 @@ async function explicitKey(args: CommonArgs, io: CliIo, config: Config | undefin
       throw new UsageError(`--key-file: cannot read ${args['key-file']}`);
     }
   }
-  if (config?.keyFile) return readKeyFile(config.keyFile, `${config.shown}: keyFile`);
+  if (config?.keyFile) return (await import('./gate/baseline.js')).readKeyFile(config.keyFile, `${config.shown}: keyFile`);
   return undefined;
 }
 
@@ -230,7 +223,8 @@ async function runOptions(args: CommonArgs & { paths?: string[] }, io: CliIo, lo
   const cd = config?.data;
   let patterns = args.patterns?.map((p) => path.resolve(io.cwd, p));
   if (!patterns && config && (config.packs.length > 0 || cd?.patterns?.builtin === false)) {
-    patterns = [...(cd?.patterns?.builtin === false ? [] : [BUILTIN_PATTERNS_DIR]), ...config.packs];
+    const builtin = cd?.patterns?.builtin === false ? [] : [(await import('./detect/load.js')).BUILTIN_PATTERNS_DIR];
+    patterns = [...builtin, ...config.packs];
     if (patterns.length === 0) throw new ConfigError(`${config.shown}: 'patterns.builtin' is false and 'patterns.packs' is empty: no detectors`);
   }
   const detectors = args.only ?? (cd?.detectors?.only ? [...cd.detectors.only] : undefined);
@@ -307,10 +301,10 @@ interface GateArgs extends CommonArgs {
 
 
 /** Checks detector ids named by the config allowlist against the detectors that ran. */
-function checkAllowlistIds(config: Config | undefined, known: ReadonlySet<string>): void {
+function checkAllowlistIds(config: Config | undefined, known: ReadonlySet<string>, allowlist: typeof Allowlist | undefined): void {
   const spec = config?.data.allowlist;
-  if (!spec) return;
-  for (const id of Allowlist.detectorIds(spec))
+  if (!spec || !allowlist) return;
+  for (const id of allowlist.detectorIds(spec))
     if (!known.has(id)) throw new ConfigError(`${config.shown}: allowlist names detector '${id}', which is not loaded`);
 }
 
@@ -331,6 +325,7 @@ async function gatedScan(args: GateArgs, io: CliIo, log: Logger, setup: GateSetu
   let key = setup.key ?? (await explicitKey(args, io, config));
   let baseline: Baseline | undefined;
   if (setup.baselineFile) {
+    const { companionKeyFile, loadBaseline, readKeyFile } = await import('./gate/baseline.js');
     if (!key) {
       const kf = companionKeyFile(setup.baselineFile);
       key = await readKeyFile(kf, `--baseline: the baseline's key ${displayPath(kf, io.cwd)} (or give --key-file / keyFile)`);
@@ -338,8 +333,15 @@ async function gatedScan(args: GateArgs, io: CliIo, log: Logger, setup: GateSetu
     baseline = await loadBaseline(setup.baselineFile, key, displayPath(setup.baselineFile, io.cwd));
   }
   const spec = config?.data.allowlist;
-  if (config && spec && Allowlist.usesFingerprints(spec) && !key)
+  const Allowlist = config && spec ? (await import('./gate/allowlist.js')).Allowlist : undefined;
+  if (config && spec && Allowlist!.usesFingerprints(spec) && !key)
     throw new ConfigError(`${config.shown}: allowlist fingerprints need a stable key: set keyFile, pass --key-file, or use a baseline`);
+  const [{ scan }, { DEFAULT_FINDINGS_CAP }, { reportedDetectors }, { evaluateGate, scanRoot }] = await Promise.all([
+    import('./run.js'),
+    import('./redact/redactor.js'),
+    import('./detect/load.js'),
+    import('./gate/gate.js'),
+  ]);
   const hooks = progressHooks(args, io, log, setup.label);
   let result;
   try {
@@ -351,12 +353,12 @@ async function gatedScan(args: GateArgs, io: CliIo, log: Logger, setup: GateSetu
   } finally {
     hooks.stop();
   }
-  checkAllowlistIds(config, new Set(reportedDetectors(result.ruleset).map((d) => d.id)));
+  checkAllowlistIds(config, new Set(reportedDetectors(result.ruleset).map((d) => d.id)), Allowlist);
   const gate = await evaluateGate(result, {
     failOn,
     allowUnscanned,
     root: scanRoot(io.cwd, result.base),
-    allowlist: config && spec ? new Allowlist(spec, config.dir) : undefined,
+    allowlist: config && spec && Allowlist ? new Allowlist(spec, config.dir) : undefined,
     baseline,
     concurrency: args.concurrency ?? config?.data.limits?.concurrency,
     onUnknownMarkerId: (p, line) => log.warn(`${p}:${line}: aliscrub:allow names an unknown detector id; it allows nothing else`),
@@ -384,21 +386,22 @@ async function scanCommand(args: GateArgs & { format: Format; output?: string; '
       report = serializeManifest(manifest);
       break;
     case 'report':
-      report = renderJson(gate);
+      report = (await import('./report/json.js')).renderJson(gate);
       break;
     case 'sarif':
-      report = renderSarif(gate);
+      report = (await import('./report/sarif.js')).renderSarif(gate);
       break;
     case 'github':
-      report = renderGithub(gate);
+      report = (await import('./report/github.js')).renderGithub(gate);
       break;
     default:
-      report = renderText(gate, { colour: !toFile && colourWanted(io), showSuppressed: args['show-suppressed'] });
+      report = (await import('./report/text.js')).renderText(gate, { colour: !toFile && colourWanted(io), showSuppressed: args['show-suppressed'] });
   }
   if (toFile) await writeAtomic(path.resolve(io.cwd, args.output!), report);
   else io.stdout(report);
   // The human summary goes to stderr when stdout does not already carry the text report.
   if (!args.quiet && (toFile || args.format !== 'text')) {
+    const { summaryLines: gateSummaryLines } = await import('./report/text.js');
     for (const line of gateSummaryLines(gate)) io.stderr(`${line}\n`);
     if (toFile) io.stderr(`report written: ${displayPath(path.resolve(io.cwd, args.output!), io.cwd)} (${args.format})\n`);
   }
@@ -413,6 +416,7 @@ async function baselineCreateCommand(args: GateArgs & { output: string; force?: 
   if (!file.toLowerCase().endsWith('.json')) throw new UsageError(`--output: ${args.output} must end in .json`);
   if ((await exists(file)) && !args.force) throw new UsageError(`--output: ${args.output} already exists (use --force to replace it)`);
   const config = await resolveConfig(args.config, io.cwd);
+  const { existingCompanionKey, newCompanionKey, renderBaseline, writeCompanionKey } = await import('./gate/baseline.js');
   // The key: --key-file, the config's keyFile, or the baseline's companion key file (made once,
   // written only once the scan has succeeded).
   const explicit = await explicitKey(args, io, config);
@@ -516,6 +520,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       async (args) => {
         const log = createLogger((l) => io.stderr(`${l}\n`), { quiet: args.quiet });
         const config = await resolveConfig(args.config, io.cwd);
+        const { redactToDir } = await import('./run.js');
         const hooks = progressHooks(args, io, log, 'redacting');
         const res = await redactToDir({ ...(await runOptions(args, io, log, config)), onCollected: hooks.onCollected, onFileDone: hooks.onFileDone }, args['out-dir'], args.force).finally(hooks.stop);
         io.stdout(`${[`redacted copies written: ${displayPath(res.path, io.cwd)}`, ...summaryLines(res.manifest)].join('\n')}\n`);
@@ -537,6 +542,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         const config = await resolveConfig(args.config, io.cwd);
         // --incident: validated before anything is scanned; TICKET.md and the incident file are added scrubbed.
         const extraEntries = await packIncidentEntries(args, io.cwd);
+        const { pack } = await import('./run.js');
         const hooks = progressHooks(args, io, log, 'packing');
         const res = await pack({ ...(await runOptions(args, io, log, config)), onCollected: hooks.onCollected, onFileDone: hooks.onFileDone, extraEntries, zipLevel: args.level }, args.out, args.force).finally(hooks.stop);
         io.stdout(
@@ -561,6 +567,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       async (args) => {
         const log = createLogger((l) => io.stderr(`${l}\n`), { quiet: args.quiet });
         const config = await resolveConfig(args.config, io.cwd);
+        const { archiveCommand } = await import('./bulk/commands.js');
         exitCode = await archiveCommand(args as unknown as ArchiveArgs, io, await runOptions({ ...args, 'key-file': undefined }, io, log, config), log);
       },
     )
@@ -573,6 +580,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           .option('incident', { type: 'string', demandOption: true, describe: 'incident name (folder or archive name)' })
           .option('state', { type: 'string', describe: 'state folder (default as for archive)' }),
       async (args) => {
+        const { unmaskCommand } = await import('./bulk/commands.js');
         exitCode = await unmaskCommand(args as { incident: string; file: string; state?: string }, io);
       },
     )
@@ -584,6 +592,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           .option('incident', { type: 'string', demandOption: true, describe: 'incident name' })
           .option('state', { type: 'string', describe: 'state folder (default as for archive)' }),
       async (args) => {
+        const { forgetCommand } = await import('./bulk/commands.js');
         exitCode = await forgetCommand(args as { incident: string; state?: string }, io);
       },
     )
@@ -597,6 +606,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           .positional('bundle', { type: 'string', demandOption: true, describe: 'a .zip from pack or a folder from redact' })
           .option('patterns', { type: 'string', array: true, describe: 'pattern file or folder to rescan with' }),
       async (args) => {
+        const { verifyBundle } = await import('./verify.js');
         const res = await verifyBundle(path.resolve(io.cwd, args.bundle), args.patterns?.map((p) => path.resolve(io.cwd, p)));
         for (const p of res.problems) io.stdout(`${p}\n`);
         io.stdout(res.ok ? `verified: ${res.entries} entries match the manifest and rescan clean\n` : `verification FAILED: ${res.problems.length} problem(s)\n`);
@@ -615,6 +625,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       async (args) => {
         const config = await resolveConfig(args.config as string | false | undefined, io.cwd);
         const opts = await runOptions({ patterns: args.patterns }, io, createLogger(() => {}), config);
+        const { loadRuleset, reportedDetectors } = await import('./detect/load.js');
         // secret-key-value (structured files) is listed last: it has no regex (not in --export-regex).
         const loaded = reportedDetectors(await loadRuleset(opts.patterns, opts.detectors)).filter((d) => !args['export-regex'] || d.spec.pattern !== '');
         const off = opts.disable ?? [];

@@ -7,8 +7,11 @@
  * Only counts and sizes are drawn: file names can hold detected values (they are redacted in the
  * manifest, but a bar would show them as they are).
  */
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type { SingleBar } from 'cli-progress';
 import type { FileRecord } from './manifest.js';
+
+const require = createRequire(import.meta.url);
 
 export const DEFAULT_DELAY_MS = 1000;
 
@@ -47,19 +50,24 @@ export function terminalStream(write: (text: string) => void, columns: number): 
 }
 
 export function createProgress(opts: ProgressOptions): Progress {
-  const bar = new cliProgress.SingleBar(
-    {
-      stream: terminalStream(opts.write, opts.columns ?? 80),
-      format: `${opts.label ?? 'scanning'} [{bar}] {percentage}% | {files}/{totalFiles} files | {mb}/{totalMb} MB | {speed} MB/s | ETA {eta_formatted}`,
-      barsize: 24,
-      hideCursor: false,
-      clearOnComplete: true,
-      stopOnComplete: false,
-      etaBuffer: 50,
-      fps: 5,
-    },
-    cliProgress.Presets.shades_classic,
-  );
+  // The bar (and cli-progress, ~10 ms to load) is made only when it is shown: most runs end first.
+  const makeBar = (): SingleBar => {
+    const cliProgress = require('cli-progress') as typeof import('cli-progress');
+    return new cliProgress.SingleBar(
+      {
+        stream: terminalStream(opts.write, opts.columns ?? 80),
+        format: `${opts.label ?? 'scanning'} [{bar}] {percentage}% | {files}/{totalFiles} files | {mb}/{totalMb} MB | {speed} MB/s | ETA {eta_formatted}`,
+        barsize: 24,
+        hideCursor: false,
+        clearOnComplete: true,
+        stopOnComplete: false,
+        etaBuffer: 50,
+        fps: 5,
+      },
+      cliProgress.Presets.shades_classic,
+    );
+  };
+  let bar: SingleBar | undefined;
   let totalFiles = 0;
   let totalBytes = 0;
   let files = 0;
@@ -81,6 +89,7 @@ export function createProgress(opts: ProgressOptions): Progress {
   const show = (): void => {
     if (shown || stopped) return;
     shown = true;
+    bar = makeBar();
     bar.start(Math.max(1, totalBytes), bytes, payload());
   };
   return {
@@ -95,13 +104,13 @@ export function createProgress(opts: ProgressOptions): Progress {
     onFileDone(_record, size) {
       files++;
       bytes += size;
-      if (shown && !stopped) bar.update(bytes, payload());
+      if (shown && !stopped) bar?.update(bytes, payload());
     },
     stop() {
       if (stopped) return;
       stopped = true;
       if (timer) clearTimeout(timer);
-      if (shown) bar.stop();
+      if (shown) bar?.stop();
     },
   };
 }

@@ -1,13 +1,12 @@
 /**
  * yargs wiring for the incident commands: `incident init|render`, `sla`, and the `--incident`
  * options of `pack`. Handlers call commands.ts with explicit I/O; src/cli.ts mounts these.
+ * commands.ts, load.ts and ticket.ts are imported when a handler runs, so that other commands do
+ * not pay for loading them at start-up.
  */
 import type { Argv, CommandModule } from 'yargs';
 import type { Manifest } from '../manifest.js';
 import type { IncidentIo } from './commands.js';
-import { incidentInit, incidentRender, readKey, slaCommand } from './commands.js';
-import { loadIncident } from './load.js';
-import { incidentBundleEntries, loadPolicies, parseNow } from './ticket.js';
 import type { LangOption } from './types.js';
 import { UsageError } from '../errors.js';
 
@@ -41,7 +40,10 @@ export function incidentCommandModule(io: IncidentIo, setExit: SetExit): Command
             yy
               .positional('file', { type: 'string', default: 'incident.yaml', describe: 'where to write it' })
               .option('force', { type: 'boolean', default: false, describe: 'replace an existing file' }),
-          async (args) => setExit(await incidentInit({ file: args.file, force: args.force }, io)),
+          async (args) => {
+            const { incidentInit } = await import('./commands.js');
+            setExit(await incidentInit({ file: args.file, force: args.force }, io));
+          },
         )
         .command(
           'render <file>',
@@ -58,6 +60,7 @@ export function incidentCommandModule(io: IncidentIo, setExit: SetExit): Command
                 .option('key-file', { type: 'string', describe: 'fingerprint key for the scrub (same key as pack: same tokens)' }),
             ),
           async (args) => {
+            const { incidentRender, readKey } = await import('./commands.js');
             const key = args['key-file'] ? await readKey(args['key-file'], io.cwd) : undefined;
             setExit(
               await incidentRender(
@@ -96,6 +99,7 @@ export function slaCommandModule(io: IncidentIo, setExit: SetExit): CommandModul
       ),
     handler: async (args) => {
       const a = args as unknown as PolicyArgs & { file: string; format: 'text' | 'json'; now?: string };
+      const { slaCommand } = await import('./commands.js');
       setExit(await slaCommand({ file: a.file, format: a.format, now: a.now, slaPolicy: a['sla-policy'], classificationPolicy: a['classification-policy'] }, io));
     },
   };
@@ -128,6 +132,7 @@ export async function packIncidentEntries(args: PackIncidentArgs, cwd: string): 
       if (args[flag] !== undefined) throw new UsageError(`--${flag} needs --incident`);
     return undefined;
   }
+  const [{ loadIncident }, { incidentBundleEntries, loadPolicies, parseNow }] = await Promise.all([import('./load.js'), import('./ticket.js')]);
   const loaded = await loadIncident(args.incident, cwd);
   const policies = await loadPolicies(cwd, { sla: args['sla-policy'], classification: args['classification-policy'] });
   const now = args.now !== undefined ? parseNow(args.now) : undefined;

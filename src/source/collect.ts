@@ -6,8 +6,9 @@
  */
 import { realpath, stat, lstat } from 'node:fs/promises';
 import path from 'node:path';
-import fg from 'fast-glob';
-import micromatch from 'micromatch';
+import { createRequire } from 'node:module';
+import type FastGlob from 'fast-glob';
+import type Micromatch from 'micromatch';
 import { UsageError } from '../errors.js';
 import type { ExcludeReason } from '../manifest.js';
 import type { Entry } from './entry.js';
@@ -51,6 +52,22 @@ export function compareNames(a: string, b: string): number {
 
 const toPosix = (p: string): string => p.split(path.sep).join('/');
 
+// fast-glob and micromatch (CommonJS, ~20 ms to load together) are needed only for globs,
+// directories and --exclude/--include-unscanned: scanning named files loads neither.
+const require = createRequire(import.meta.url);
+let fgLib: typeof FastGlob | undefined;
+let mmLib: typeof Micromatch | undefined;
+const fg = (): typeof FastGlob => (fgLib ??= require('fast-glob') as typeof FastGlob);
+const micromatch = (): typeof Micromatch => (mmLib ??= require('micromatch') as typeof Micromatch);
+
+/**
+ * fast-glob's isDynamicPattern, without loading fast-glob for plain paths: every rule by which it
+ * calls a pattern dynamic needs one of these characters (escape `\`, `*`, `?`, `!`, `[`, `(`, `{`).
+ * An empty input still goes to fast-glob, which rejects it as before.
+ */
+const MAYBE_GLOB = /[\\*?![({]/;
+const isDynamicPattern = (input: string): boolean => (input === '' || MAYBE_GLOB.test(input)) && fg().isDynamicPattern(input);
+
 /** Longest common ancestor directory of absolute paths. */
 function commonDir(dirs: readonly string[]): string {
   let parts = dirs[0]!.split(path.sep);
@@ -81,11 +98,11 @@ export async function collect(inputs: readonly string[], opts: CollectOptions): 
   const candidates: Candidate[] = [];
   const rootDirs: string[] = [];
   for (const input of inputs) {
-    if (fg.isDynamicPattern(input)) {
+    if (isDynamicPattern(input)) {
       const pattern = toPosix(input);
-      const found = await fg(pattern, { cwd: opts.cwd, dot: true, absolute: true, onlyFiles: false, followSymbolicLinks: false });
+      const found = await fg()(pattern, { cwd: opts.cwd, dot: true, absolute: true, onlyFiles: false, followSymbolicLinks: false });
       if (found.length === 0) throw new UsageError(`no files match '${input}'`);
-      const base = path.resolve(opts.cwd, fg.generateTasks(pattern)[0]?.base ?? '.');
+      const base = path.resolve(opts.cwd, fg().generateTasks(pattern)[0]?.base ?? '.');
       rootDirs.push(base);
       for (const abs of found) candidates.push(...(await expandPath(path.resolve(abs))));
       continue;
@@ -109,7 +126,7 @@ export async function collect(inputs: readonly string[], opts: CollectOptions): 
   for (const c of candidates) {
     const name = toPosix(path.relative(base, c.abs)) || path.basename(c.abs);
     if (entries.has(name) || skipped.has(name)) continue;
-    if (opts.exclude.length > 0 && micromatch.isMatch(name, opts.exclude as string[], { dot: true })) {
+    if (opts.exclude.length > 0 && micromatch().isMatch(name, opts.exclude as string[], { dot: true })) {
       skipped.set(name, { path: name, reason: 'excluded', bytesIn: 0 });
       continue;
     }
@@ -134,7 +151,7 @@ export async function collect(inputs: readonly string[], opts: CollectOptions): 
       skipped.set(name, { path: name, reason: 'special-file', bytesIn: 0 });
       continue;
     }
-    const wanted = opts.includeUnscanned !== undefined && opts.includeUnscanned.length > 0 && micromatch.isMatch(name, opts.includeUnscanned as string[], { dot: true });
+    const wanted = opts.includeUnscanned !== undefined && opts.includeUnscanned.length > 0 && micromatch().isMatch(name, opts.includeUnscanned as string[], { dot: true });
     if (hasBinaryExtension(name) && !(opts.images === 'strip' && hasImageExtension(name)) && !wanted) {
       skipped.set(name, { path: name, reason: 'binary', bytesIn: st.size });
       continue;
@@ -160,7 +177,7 @@ async function expandPath(abs: string): Promise<Candidate[]> {
   if (!st.isDirectory()) return [{ abs }];
   let found: string[];
   try {
-    found = await fg('**/*', { cwd: abs, dot: true, absolute: true, onlyFiles: false, followSymbolicLinks: false, suppressErrors: false });
+    found = await fg()('**/*', { cwd: abs, dot: true, absolute: true, onlyFiles: false, followSymbolicLinks: false, suppressErrors: false });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     throw new UsageError(`cannot list directory ${e.path ?? abs}: ${e.code ?? 'error'}`, { cause: err });

@@ -9,8 +9,13 @@ import { Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
 import { isUtf8 } from 'node:buffer';
 import { TextDecoder } from 'node:util';
-import iconv from 'iconv-lite';
+import { createRequire } from 'node:module';
 import { FileError } from '../errors.js';
+
+// iconv-lite (CommonJS, ~7 ms to load) only encodes GB18030 back: required on first such file.
+const require = createRequire(import.meta.url);
+let iconvLib: typeof import('iconv-lite') | undefined;
+const iconv = (): typeof import('iconv-lite') => (iconvLib ??= require('iconv-lite') as typeof import('iconv-lite'));
 
 /** Encodings aliscrub reads and writes back. */
 export type TextEncoding = 'utf-8' | 'utf-16le' | 'utf-16be' | 'gb18030';
@@ -168,7 +173,7 @@ export class EncodeFromUtf8 extends Transform {
     let out: Buffer;
     if (this.encoding === 'utf-16le') out = Buffer.from(text, 'utf16le');
     else if (this.encoding === 'utf-16be') out = Buffer.from(text, 'utf16le').swap16();
-    else if (this.encoding === 'gb18030') out = iconv.encode(text, 'gb18030');
+    else if (this.encoding === 'gb18030') out = iconv().encode(text, 'gb18030');
     else out = Buffer.from(text, 'utf8');
     if (!this.started) {
       this.started = true;

@@ -3,14 +3,26 @@
  * returns undefined when the text does not parse (the caller falls back to the text detectors).
  * Values are found by key name only; the text detectors still run on every byte.
  */
-import { parseTree } from 'jsonc-parser';
+import { createRequire } from 'node:module';
+import type * as JsoncParser from 'jsonc-parser';
 import type { Node as JsonNode, ParseError } from 'jsonc-parser';
-import { CST, Composer, Parser, isAlias, isMap, isPair, isScalar, isSeq } from 'yaml';
-import type { Node as YamlNode } from 'yaml';
-import { SaxesParser } from 'saxes';
+import type * as Yaml from 'yaml';
+import type { CST, Node as YamlNode } from 'yaml';
+import type * as Saxes from 'saxes';
 import type { SecretKeys } from './keys.js';
 import { keyRuleSpans } from './tree.js';
 import type { SNode, TextSpan } from './tree.js';
+
+// The parsers are loaded on first use (all three are CommonJS, so synchronously): together they
+// take ~60 ms to load (saxes alone ~35 ms), and most runs (logs, transcripts) parse no structured
+// file at all.
+const require = createRequire(import.meta.url);
+let jsoncLib: typeof JsoncParser | undefined;
+let yamlLib: typeof Yaml | undefined;
+let saxesLib: typeof Saxes | undefined;
+const jsonc = (): typeof JsoncParser => (jsoncLib ??= require('jsonc-parser') as typeof JsoncParser);
+const yaml = (): typeof Yaml => (yamlLib ??= require('yaml') as typeof Yaml);
+const saxes = (): typeof Saxes => (saxesLib ??= require('saxes') as typeof Saxes);
 
 /** Structured formats recognised by file name. */
 export type StructuredFormat = 'json' | 'ndjson' | 'har' | 'yaml' | 'ini' | 'env' | 'properties' | 'xml';
@@ -54,7 +66,7 @@ export function formatFor(name: string): StructuredFormat | undefined {
 /** Parses strict JSON into a tree with source ranges; undefined when it is not valid JSON. */
 export function parseJson(text: string): { tree: SNode; root: JsonNode } | undefined {
   const errors: ParseError[] = [];
-  const root = parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  const root = jsonc().parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
   if (!root || errors.length > 0) return undefined;
   return { tree: fromJson(root), root };
 }
@@ -88,6 +100,7 @@ export function jsonSpans(text: string, keys: SecretKeys): TextSpan[] | undefine
 /** Key rules over every document of a YAML stream; undefined when any document has an error. */
 export function yamlSpans(text: string, keys: SecretKeys): TextSpan[] | undefined {
   // Parsed once to tokens: they give the node properties' positions (the composed nodes do not).
+  const { Composer, Parser } = yaml();
   const tokens = Array.from(new Parser().parse(text));
   const docs = Array.from(new Composer({ uniqueKeys: false }).compose(tokens));
   const props = yamlProps(tokens);
@@ -128,7 +141,7 @@ function yamlProps(tokens: readonly CST.Token[]): {
   const aliases: Array<{ name: string; start: number; end: number }> = [];
   for (const t of tokens) {
     if (t.type !== 'document') continue;
-    CST.visit(t, (item) => {
+    yaml().CST.visit(t, (item) => {
       for (const v of [item.key, item.value]) if (v?.type === 'alias') aliases.push({ name: v.source.slice(1), start: v.offset, end: v.offset + v.source.length });
       if (!item.value) return;
       // A pair's value properties follow its `:` (in sep); a sequence item's or document's are in start.
@@ -148,6 +161,7 @@ function yamlProps(tokens: readonly CST.Token[]): {
 const EMPTY_MAP: SNode = { kind: 'map', entries: [] };
 
 function fromYaml(n: YamlNode | null | unknown, text: string, props: ReadonlyMap<number, number>): SNode {
+  const { isAlias, isMap, isPair, isScalar, isSeq } = yaml();
   if (isMap(n)) {
     const entries: Array<{ key: string; value: SNode }> = [];
     for (const p of n.items) {
@@ -306,7 +320,7 @@ const localName = (n: string): string => n.slice(n.indexOf(':') + 1);
 export function xmlSpans(text: string, keys: SecretKeys): TextSpan[] | undefined {
   const out: TextSpan[] = [];
   const stack: Open[] = [];
-  const parser = new SaxesParser({ position: true });
+  const parser = new (saxes().SaxesParser)({ position: true });
   let attrs: Array<{ name: string; value: string; start: number; end: number }> = [];
   let failed = false;
   parser.on('error', () => {
