@@ -28,6 +28,11 @@ export interface Hit {
   readonly matchEnd: number;
 }
 
+/** Windows shorter than this (bytes) may skip the pattern set while it is not compiled yet. */
+const SMALL_WINDOW = 16 * 1024;
+/** ... for at most this many windows per scanner. */
+const SMALL_WINDOWS_UNFILTERED = 64;
+
 /** Orders hits: by start, then longer first, then category rank, then detector id. */
 export function compareHits(a: Hit, b: Hit): number {
   return (
@@ -44,9 +49,12 @@ export class Scanner {
   /** Keyword literals → the detectors that declare them. */
   private readonly keywordSet: PatternSet | undefined;
   private readonly keywordOwners: number[][] = [];
-  /** Full patterns of detectors without keywords → their detector index. */
-  private readonly patternSet: PatternSet | undefined;
+  /** Full patterns of detectors without keywords → their detector index. Compiled on demand (see candidates). */
+  private patternSet: PatternSet | undefined;
+  private readonly patternSources: Array<{ source: string; flags: string }> = [];
   private readonly patternOwners: number[] = [];
+  /** Small windows seen before the pattern set was compiled. */
+  private smallWindows = 0;
   /** Largest detector `maxLength` plus context: how far behind the input a scanner can lag. */
   readonly lagBytes: number;
   /** Per detector: its pattern matches a backslash itself, so it scans the raw bytes, not {@link escapeView}. */
@@ -71,11 +79,10 @@ export class Scanner {
     this.lagBytes = Math.max(0, ...detectors.map((d) => d.maxLength)) + CONTEXT_BYTES;
     if (!prefilter || detectors.length < 2) {
       this.keywordSet = undefined;
-      this.patternSet = undefined;
       return;
     }
     const keywords = new Map<string, number[]>();
-    const patterns: Array<{ source: string; flags: string }> = [];
+    const patterns = this.patternSources;
     detectors.forEach((d, i) => {
       if (d.keywords.length > 0) {
         for (const k of d.keywords) {
@@ -92,7 +99,6 @@ export class Scanner {
     // keyword-less detectors go into the pattern set.
     this.keywordSet = keywords.size > 0 ? compileLiteralSet([...keywords.keys()]) : undefined;
     this.keywordOwners = [...keywords.values()];
-    this.patternSet = patterns.length > 0 ? compileSet(patterns) : undefined;
   }
 
   /** Starts scanning a new file. */
@@ -100,12 +106,23 @@ export class Scanner {
     return new FileScanner(this);
   }
 
-  /** Indices of detectors that may match in `window`; undefined = all of them. */
+  /**
+   * Indices of detectors that may match in `window`; undefined = all of them. The pattern set
+   * takes ~15 ms to compile, more than a one-small-file run spends scanning: until a window of
+   * 16 KiB or the 65th small one, keyword-less detectors are all candidates (a superset, so the
+   * hits are the same).
+   */
   candidates(window: Buffer): Set<number> | undefined {
-    if (!this.keywordSet && !this.patternSet) return undefined;
+    if (!this.keywordSet && this.patternSources.length === 0) return undefined;
     const out = new Set<number>();
     if (this.keywordSet) for (const k of this.keywordSet.matching(window)) for (const i of this.keywordOwners[k]!) out.add(i);
-    if (this.patternSet) for (const p of this.patternSet.matching(window)) out.add(this.patternOwners[p]!);
+    if (this.patternSources.length === 0) return out;
+    if (!this.patternSet && window.length < SMALL_WINDOW && ++this.smallWindows <= SMALL_WINDOWS_UNFILTERED) {
+      for (const i of this.patternOwners) out.add(i);
+      return out;
+    }
+    this.patternSet ??= compileSet(this.patternSources);
+    for (const p of this.patternSet.matching(window)) out.add(this.patternOwners[p]!);
     return out;
   }
 }
