@@ -59,6 +59,17 @@ export class Allowlist {
     return this.rules.length === 0;
   }
 
+  /**
+   * {@link matches} for the findings of one file: the path rules are decided once per file
+   * rather than once per finding.
+   */
+  forFile(file: string): (detector: string, fingerprint: string) => boolean {
+    const rel = path.relative(this.dir, file).split(path.sep).join('/');
+    const pathOk = this.rules.map((r) => !r.paths || micromatch.isMatch(rel, r.paths as string[], { dot: true }));
+    return (detector, fingerprint) =>
+      this.rules.some((r, i) => pathOk[i] && (!r.detectors || r.detectors.has(detector)) && (!r.fingerprints || r.fingerprints.has(fingerprint)));
+  }
+
   matches(c: AllowCandidate): boolean {
     let rel: string | undefined;
     for (const r of this.rules) {

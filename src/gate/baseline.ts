@@ -79,6 +79,12 @@ export class Baseline {
   has(absFile: string, detector: string, fingerprint: string): boolean {
     return this.keys.has(`${this.entryPath(absFile)}\0${detector}\0${fingerprint}`);
   }
+
+  /** {@link has} for the findings of one file (its baseline path worked out once). */
+  forFile(absFile: string): (detector: string, fingerprint: string) => boolean {
+    const prefix = `${this.entryPath(absFile)}\0`;
+    return (detector, fingerprint) => this.keys.has(`${prefix}${detector}\0${fingerprint}`);
+  }
 }
 
 /** Renders a baseline: sorted, de-duplicated, stable bytes for the same findings and key. */

@@ -10,15 +10,14 @@
  * The result holds positions, detector ids and keyed fingerprints only, never a value.
  */
 import path from 'node:path';
-import pLimit from 'p-limit';
 import type { Category } from '../detect/detector.js';
 import { reportedDetectors } from '../detect/load.js';
 import type { FileRecord, Finding } from '../manifest.js';
 import type { ScanResult } from '../run.js';
 import type { Allowlist } from './allowlist.js';
 import type { Baseline } from './baseline.js';
-import { allowedInline, estimatedEnd, inspectFile } from './inspect.js';
-import type { EndPosition, Inspection } from './inspect.js';
+import { allowedInline, estimatedEndColumn, inspectFileCompact } from './inspect.js';
+import type { CompactInspection } from './inspect.js';
 import { failsAt } from './policy.js';
 import type { FailOn } from './policy.js';
 
@@ -82,7 +81,11 @@ export interface GateResult {
   readonly detectors: readonly DetectorInfo[];
   readonly rulesetSha256: string;
   readonly files: readonly GateFile[];
-  /** Every finding, suppressed ones included, sorted by path, line, column. */
+  /**
+   * Every finding, suppressed ones included, sorted by path, line, column. From
+   * {@link evaluateGate}, built on first access and then kept: to go through a large result,
+   * iterate {@link gateFindings} instead (one object at a time).
+   */
   readonly findings: readonly GateFinding[];
   readonly unscanned: readonly UnscannedInput[];
   /** Findings that fail the gate. */
@@ -105,7 +108,7 @@ export interface GateOptions {
   readonly root: string;
   readonly allowlist?: Allowlist;
   readonly baseline?: Baseline;
-  /** Files re-read at once for inline markers. @default 4 */
+  /** Files re-read at once for inline markers and end positions. @default 4 */
   readonly concurrency?: number;
   /** A marker names an unknown detector id; `line` is 1-based. The id is not passed on. */
   readonly onUnknownMarkerId?: (path: string, line: number) => void;
@@ -130,40 +133,126 @@ function unlistedByCategory(files: readonly FileRecord[]): Record<Category, numb
   return out;
 }
 
+/** Why a finding does not count, as stored in {@link Table.flags} bits 1–2 (0: counts). */
+const SUPPRESSIONS: readonly (Suppression | undefined)[] = [undefined, 'inline', 'config', 'baseline'];
+
+/**
+ * The gate's findings without an object per finding (1.2 M findings made 1.2 M objects, each
+ * copying a manifest finding): a reference to the manifest's finding plus the few numbers the
+ * gate adds. {@link GateFinding} objects are made on demand, one at a time.
+ */
+interface Table {
+  /** Report path per file. */
+  readonly paths: string[];
+  /** Findings stored. */
+  count: number;
+  /** Per finding: index into `paths`, the manifest finding, its end, and flags. */
+  readonly file: Uint32Array;
+  readonly ref: Finding[];
+  readonly endLine: Float64Array;
+  readonly endColumn: Float64Array;
+  /** Bit 0: fails the gate; bits 1–2: index into {@link SUPPRESSIONS}. */
+  readonly flags: Uint8Array;
+  /** No two files share a report path (so each path's findings come together). */
+  grouped: boolean;
+}
+
+const tables = new WeakMap<GateResult, Table>();
+
+function gateFinding(t: Table, i: number): GateFinding {
+  const x = t.ref[i]!;
+  const flags = t.flags[i]!;
+  const why = SUPPRESSIONS[flags >> 1];
+  return {
+    path: t.paths[t.file[i]!]!,
+    detector: x.detector,
+    category: x.category,
+    line: x.line,
+    column: x.column,
+    endLine: t.endLine[i]!,
+    endColumn: t.endColumn[i]!,
+    start: x.start,
+    end: x.end,
+    fingerprint: x.fingerprint,
+    failsGate: (flags & 1) === 1,
+    ...(why ? { suppressed: why } : {}),
+  };
+}
+
+function* tableFindings(t: Table): Generator<GateFinding> {
+  for (let i = 0; i < t.count; i++) yield gateFinding(t, i);
+}
+
+/**
+ * The findings of a gate result, in order, one object at a time: reports of a large scan use
+ * this instead of `findings`, which builds every object at once (and keeps them).
+ */
+export function gateFindings(r: GateResult): Iterable<GateFinding> {
+  const t = tables.get(r);
+  return t ? tableFindings(t) : r.findings;
+}
+
+/** How many findings {@link gateFindings} yields. */
+export function gateFindingCount(r: GateResult): number {
+  return tables.get(r)?.count ?? r.findings.length;
+}
+
+/** True when a finding's path, once left, never comes back in {@link gateFindings} (each file's findings are together). */
+export function findingsGroupedByPath(r: GateResult): boolean {
+  return tables.get(r)?.grouped === true;
+}
+
 /** Applies suppressions and the threshold to a scan. */
 export async function evaluateGate(scan: ScanResult, opts: GateOptions): Promise<GateResult> {
   const { manifest } = scan;
   const known = new Set(reportedDetectors(scan.ruleset).map((d) => d.id));
   const absOf = (f: FileRecord): string => scan.sources.get(f.path) ?? path.join(scan.base, f.path);
   const reportPath = (f: FileRecord): string => posix(path.relative(opts.root, path.join(scan.base, f.path))) || f.path;
+  // Only a plain UTF-8 file on disk can be re-read at the manifest's offsets; archive members,
+  // decoded (UTF-16, GB18030) and decompressed files keep estimated ends and their markers are
+  // not read (their findings stay: fail closed).
+  const rereadable = (f: FileRecord): boolean =>
+    (f.status === 'redacted' || f.status === 'clean') && f.findings.length > 0 && scan.sources.has(f.path) && f.encoding === 'utf-8' && f.compression === 'none';
 
-  // Re-read files with findings (bounded concurrency) for markers and end positions.
-  const limit = pLimit(opts.concurrency ?? 4);
-  const inspections = new Map<string, Inspection>();
-  await Promise.all(
-    manifest.files.map((f) =>
-      limit(async () => {
-        if ((f.status !== 'redacted' && f.status !== 'clean') || f.findings.length === 0) return;
-        // Only a plain UTF-8 file on disk can be re-read at the manifest's offsets; archive
-        // members, decoded (UTF-16, GB18030) and decompressed files keep estimated ends and
-        // their markers are not read (their findings stay: fail closed).
-        const raw = scan.sources.has(f.path) && f.encoding === 'utf-8' && f.compression === 'none';
-        const ins: Inspection = raw
-          ? await inspectFile(absOf(f), f.bytesIn, f.findings, known)
-          : { consistent: false, markers: [], ends: f.findings.map(estimatedEnd) };
-        if (!ins.consistent && raw) opts.onInconsistent?.(reportPath(f));
-        for (const m of ins.markers) if (m.unknownId) opts.onUnknownMarkerId?.(reportPath(f), m.line);
-        inspections.set(f.path, ins);
-      }),
-    ),
-  );
+  // Re-read files with findings for markers and end positions: a bounded window of reads runs
+  // ahead of the file being evaluated, in manifest order, and each file's inspection is dropped
+  // as soon as its findings are placed.
+  const concurrency = Math.max(1, Math.floor(opts.concurrency ?? 4));
+  const toRead: number[] = [];
+  manifest.files.forEach((f, i) => {
+    if (rereadable(f)) toRead.push(i);
+  });
+  const reading = new Map<number, Promise<CompactInspection>>();
+  let nextRead = 0;
+  const readAhead = (): void => {
+    while (nextRead < toRead.length && reading.size < concurrency) {
+      const i = toRead[nextRead++]!;
+      const f = manifest.files[i] as Extract<FileRecord, { status: 'redacted' | 'clean' }>;
+      reading.set(i, inspectFileCompact(absOf(f), f.bytesIn, f.findings, known));
+    }
+  };
 
-  const findings: GateFinding[] = [];
+  let total = 0;
+  for (const f of manifest.files) if (f.status === 'redacted' || f.status === 'clean' || f.status === 'stripped') total += f.findings.length;
+  const table: Table = {
+    paths: [],
+    count: 0,
+    file: new Uint32Array(total),
+    ref: new Array<Finding>(total),
+    endLine: new Float64Array(total),
+    endColumn: new Float64Array(total),
+    flags: new Uint8Array(total),
+    grouped: true,
+  };
+  const fails: Record<Category, boolean> = { secret: failsAt('secret', opts.failOn), pii: failsAt('pii', opts.failOn), identifier: failsAt('identifier', opts.failOn) };
+  const pathsSeen = new Set<string>();
   const files: GateFile[] = [];
   const unscanned: UnscannedInput[] = [];
   const suppressed: Record<Suppression, number> = { inline: 0, config: 0, baseline: 0 };
   let excluded = 0;
-  for (const f of manifest.files) {
+  let failing = 0;
+  for (let fi = 0; fi < manifest.files.length; fi++) {
+    const f = manifest.files[fi]!;
     const rp = reportPath(f);
     if (f.status === 'excluded') {
       if (f.reason === 'excluded') excluded++;
@@ -183,42 +272,54 @@ export async function evaluateGate(scan: ScanResult, opts: GateOptions): Promise
       continue;
     }
     if (f.status === 'stripped') unscanned.push({ path: rp, status: 'stripped', reason: 'pixels-unscanned' });
-    const ins = inspections.get(f.path);
+    let ins: CompactInspection | undefined;
+    if (rereadable(f)) {
+      readAhead();
+      ins = await reading.get(fi)!;
+      reading.delete(fi);
+      readAhead();
+      if (!ins.consistent) opts.onInconsistent?.(rp);
+      for (const m of ins.markers) if (m.unknownId) opts.onUnknownMarkerId?.(rp, m.line);
+    }
+    const xs = f.findings;
+    if (xs.length === 0) {
+      files.push({ path: rp, status: f.status === 'stripped' ? 'stripped' : 'scanned', findings: 0 });
+      continue;
+    }
+    const exact = ins?.consistent === true ? ins : undefined;
+    const markers = exact?.markers ?? [];
     // The manifest name (a detected value in a file name is already redacted there), never the
     // real name: baselines and allowlists must not hold a value either.
     const absForLists = path.join(scan.base, f.path);
-    let counted = 0;
-    const here: GateFinding[] = [];
-    f.findings.forEach((x: Finding, i) => {
-      const end: EndPosition = ins?.ends[i] ?? estimatedEnd(x);
-      let why: Suppression | undefined;
-      if (ins && allowedInline(ins.markers, x)) why = 'inline';
-      else if (opts.allowlist?.matches({ file: absForLists, detector: x.detector, fingerprint: x.fingerprint })) why = 'config';
-      else if (opts.baseline?.has(absForLists, x.detector, x.fingerprint)) why = 'baseline';
-      if (why) suppressed[why]++;
-      else counted++;
-      here.push({
-        path: rp,
-        detector: x.detector,
-        category: x.category,
-        line: x.line,
-        column: x.column,
-        endLine: end.endLine,
-        endColumn: end.endColumn,
-        start: x.start,
-        end: x.end,
-        fingerprint: x.fingerprint,
-        failsGate: !why && failsAt(x.category, opts.failOn),
-        ...(why ? { suppressed: why } : {}),
-      });
-    });
+    const allowed = opts.allowlist?.forFile(absForLists);
+    const baselined = opts.baseline?.forFile(absForLists);
+    const fileIndex = table.paths.push(rp) - 1;
+    if (pathsSeen.has(rp)) table.grouped = false;
+    pathsSeen.add(rp);
     // Files are already in path order (the manifest's); order each file's findings by position.
-    here.sort((a, b) => a.line - b.line || a.column - b.column || (a.detector < b.detector ? -1 : a.detector > b.detector ? 1 : 0));
-    for (const x of here) findings.push(x);
+    const order = positionOrder(xs);
+    let counted = 0;
+    for (const i of order) {
+      const x = xs[i]!;
+      let why = 0;
+      if (markers.length > 0 && allowedInline(markers, x)) why = 1;
+      else if (allowed?.(x.detector, x.fingerprint)) why = 2;
+      else if (baselined?.(x.detector, x.fingerprint)) why = 3;
+      if (why) suppressed[SUPPRESSIONS[why]!]++;
+      else counted++;
+      const failsGate = !why && (fails[x.category] ?? failsAt(x.category, opts.failOn));
+      if (failsGate) failing++;
+      const k = table.count++;
+      table.file[k] = fileIndex;
+      table.ref[k] = x;
+      table.endLine[k] = exact ? exact.ends![2 * i]! : x.line;
+      table.endColumn[k] = exact ? exact.ends![2 * i + 1]! : estimatedEndColumn(x);
+      table.flags[k] = (failsGate ? 1 : 0) | (why << 1);
+    }
     files.push({ path: rp, status: f.status === 'stripped' ? 'stripped' : 'scanned', findings: counted });
   }
-  const failing = findings.filter((x) => x.failsGate).length;
-  return {
+  let materialized: GateFinding[] | undefined;
+  const result: GateResult = {
     failOn: opts.failOn,
     allowUnscanned: opts.allowUnscanned,
     baseline: opts.baseline !== undefined,
@@ -226,7 +327,7 @@ export async function evaluateGate(scan: ScanResult, opts: GateOptions): Promise
     detectors: reportedDetectors(scan.ruleset).map((d) => ({ id: d.id, category: d.category, description: d.description })),
     rulesetSha256: manifest.ruleset.sha256,
     files,
-    findings,
+    findings: [],
     unscanned,
     failing,
     suppressed,
@@ -234,4 +335,29 @@ export async function evaluateGate(scan: ScanResult, opts: GateOptions): Promise
     unlisted: unlistedByCategory(manifest.files),
     passed: failing === 0 && (opts.allowUnscanned || unscanned.length === 0),
   };
+  // Every finding as an object only when someone asks (reports iterate with gateFindings).
+  Object.defineProperty(result, 'findings', {
+    enumerable: true,
+    configurable: true,
+    get: () => (materialized ??= [...tableFindings(table)]),
+  });
+  tables.set(result, table);
+  return result;
+}
+
+/** Indexes of a file's findings ordered by line, column, then detector id (ties: manifest order). */
+function positionOrder(xs: readonly Finding[]): number[] {
+  const order = xs.map((_, i) => i);
+  const cmp = (a: number, b: number): number => {
+    const x = xs[a]!;
+    const y = xs[b]!;
+    return x.line - y.line || x.column - y.column || (x.detector < y.detector ? -1 : x.detector > y.detector ? 1 : 0);
+  };
+  for (let k = 1; k < order.length; k++) {
+    if (cmp(k - 1, k) > 0) {
+      order.sort((a, b) => cmp(a, b) || a - b);
+      break;
+    }
+  }
+  return order;
 }

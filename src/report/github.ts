@@ -3,7 +3,9 @@
  * annotation per finding that is not suppressed and per input that was not scanned. Annotations
  * show on the pull request's changed files without uploading SARIF. No value, no source text.
  */
+import { gateFindings } from '../gate/gate.js';
 import type { GateResult } from '../gate/gate.js';
+import { chunked, joinChunks } from './stream.js';
 
 /** Escapes a workflow command's message. */
 function escapeData(s: string): string {
@@ -16,8 +18,17 @@ function escapeProperty(s: string): string {
 }
 
 export function renderGithub(r: GateResult): string {
-  const out: string[] = [];
-  for (const f of r.findings) {
+  return joinChunks(githubChunks(r));
+}
+
+/** {@link renderGithub} in pieces of about 64 KiB, for writing as they come. */
+export function githubChunks(r: GateResult): Generator<string> {
+  return chunked(githubLines(r));
+}
+
+/** Each annotation, with its newline. */
+function* githubLines(r: GateResult): Generator<string> {
+  for (const f of gateFindings(r)) {
     if (f.suppressed) continue;
     const cmd = f.failsGate ? 'error' : f.category === 'identifier' ? 'notice' : 'warning';
     const props = [
@@ -28,11 +39,10 @@ export function renderGithub(r: GateResult): string {
       `endColumn=${f.endColumn}`,
       `title=${escapeProperty(`aliscrub ${f.detector}`)}`,
     ].join(',');
-    out.push(`::${cmd} ${props}::${escapeData(`${f.category} value found by ${f.detector} (fingerprint ${f.fingerprint}); the value is not shown`)}`);
+    yield `::${cmd} ${props}::${escapeData(`${f.category} value found by ${f.detector} (fingerprint ${f.fingerprint}); the value is not shown`)}\n`;
   }
   for (const u of r.unscanned) {
     const cmd = r.allowUnscanned ? 'warning' : 'error';
-    out.push(`::${cmd} file=${escapeProperty(u.path)},title=${escapeProperty('aliscrub not scanned')}::${escapeData(`not scanned: ${u.reason}`)}`);
+    yield `::${cmd} file=${escapeProperty(u.path)},title=${escapeProperty('aliscrub not scanned')}::${escapeData(`not scanned: ${u.reason}`)}\n`;
   }
-  return out.length > 0 ? `${out.join('\n')}\n` : '';
 }

@@ -17,7 +17,9 @@
  * No value and no source text: messages name the detector, category and fingerprint only.
  */
 import type { Category } from '../detect/detector.js';
+import { findingsGroupedByPath, gateFindings } from '../gate/gate.js';
 import type { DetectorInfo, GateFinding, GateResult } from '../gate/gate.js';
+import { LazyArray, chunked, joinChunks, prettyJson } from './stream.js';
 import { VERSION } from '../version.js';
 
 export const SARIF_SCHEMA_URI = 'https://json.schemastore.org/sarif-2.1.0.json';
@@ -97,17 +99,28 @@ function level(f: GateFinding): Level {
   return f.category === 'identifier' ? 'note' : 'warning';
 }
 
-export function buildSarif(r: GateResult): object {
+/**
+ * The SARIF result of each finding, in order. The occurrence number counts earlier findings with
+ * the same path, detector and fingerprint; when each file's findings come together, only the
+ * current file's counts are kept.
+ */
+function* results(r: GateResult, findings: Iterable<GateFinding>): Generator<object> {
   const ruleIndex = new Map(r.detectors.map((d, i) => [d.id, i]));
-  const occurrences = new Map<string, number>();
-  const results = r.findings.map((f) => {
+  const grouped = findingsGroupedByPath(r);
+  let occurrences = new Map<string, number>();
+  let currentPath: string | undefined;
+  for (const f of findings) {
+    if (grouped && f.path !== currentPath) {
+      occurrences = new Map();
+      currentPath = f.path;
+    }
     const key = `${f.path}\0${f.detector}\0${f.fingerprint}`;
     const n = (occurrences.get(key) ?? 0) + 1;
     occurrences.set(key, n);
     const region: Record<string, number> = { startLine: f.line, startColumn: f.column };
     if (f.endLine !== f.line) region['endLine'] = f.endLine;
     region['endColumn'] = f.endColumn;
-    return {
+    yield {
       ruleId: f.detector,
       ...(ruleIndex.has(f.detector) ? { ruleIndex: ruleIndex.get(f.detector) } : {}),
       level: level(f),
@@ -137,7 +150,11 @@ export function buildSarif(r: GateResult): object {
           }
         : {}),
     };
-  });
+  }
+}
+
+/** The SARIF log; `results` is an array or a {@link LazyArray}. */
+function sarifLog(r: GateResult, results: unknown): object {
   const notifications = r.unscanned.map((u) => ({
     level: r.allowUnscanned ? 'warning' : 'error',
     message: { text: `Not scanned (${u.reason}): this input was left out and may hold values that were not checked.` },
@@ -171,6 +188,20 @@ export function buildSarif(r: GateResult): object {
   };
 }
 
+export function buildSarif(r: GateResult): object {
+  return sarifLog(r, [...results(r, r.findings)]);
+}
+
 export function renderSarif(r: GateResult): string {
-  return `${JSON.stringify(buildSarif(r), null, 2)}\n`;
+  return joinChunks(sarifChunks(r));
+}
+
+/** {@link renderSarif} in pieces of about 64 KiB, for writing as they come. */
+export function sarifChunks(r: GateResult): Generator<string> {
+  return chunked(sarifPieces(r));
+}
+
+function* sarifPieces(r: GateResult): Generator<string> {
+  yield* prettyJson(sarifLog(r, new LazyArray(results(r, gateFindings(r)), true)));
+  yield '\n';
 }
