@@ -46,8 +46,8 @@ export async function evidencePath(dir: string, name: string): Promise<string> {
   return p;
 }
 
-/** Writes a small file atomically: a temporary name in the same folder, then rename. */
-export async function writeAtomic(file: string, data: string | Buffer): Promise<void> {
+/** Writes a file atomically: a temporary name in the same folder, then rename. `data` may come in pieces. */
+export async function writeAtomic(file: string, data: string | Buffer | Iterable<string>): Promise<void> {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.aliscrub-${randomBytes(4).toString('hex')}.tmp`);
   try {
     await writeFile(tmp, data, { flag: 'wx' });
