@@ -38,7 +38,6 @@ import { AutoDecode, AutoEncode } from './source/encoding.js';
 import { ByteBudget, DEFAULT_ARCHIVE_LIMITS, archiveKind, walkArchive } from './source/archive.js';
 import type { ArchiveKind, ArchiveLimits } from './source/archive.js';
 import { hasBinaryExtension, hasImageExtension } from './source/entry.js';
-import { ImageMetadataError, MAX_IMAGE_BYTES, stripImageMetadata } from './source/image.js';
 import type { StripResult } from './source/image.js';
 import type { EncodingState, TextEncoding } from './source/encoding.js';
 import { bundlePath, computeTotals, isBundled, MANIFEST_SCHEMA_VERSION, serializeManifest } from './manifest.js';
@@ -312,6 +311,8 @@ async function copyUnscanned(p: Engine, open: () => NodeJS.ReadableStream, name:
  * completely is left out (fail closed).
  */
 async function processImage(p: Engine, read: () => Promise<Buffer>, size: number, name: string, dest: string | undefined): Promise<FileRecord> {
+  // The image parsers (~45 KB of code) load with the first image: most runs have none.
+  const { ImageMetadataError, MAX_IMAGE_BYTES, stripImageMetadata } = await import('./source/image.js');
   if (size > MAX_IMAGE_BYTES) return { path: name, status: 'excluded', reason: 'too-large', bytesIn: size };
   let stripped: StripResult;
   try {
