@@ -103,31 +103,35 @@ function schemaError(file: string, raw: unknown, err: ErrorObject): DetectorErro
 
 /**
  * Validates and compiles one detector spec.
- * @param withExamples run the detector's examples now. The built-in set is proven by the test
- *   suite (test/detectors.test.ts), so only user pattern files pay for this at start-up.
+ * @param withChecks check RE2 syntax, the length bound, the group and the examples now. The
+ *   built-in set is proven by the test suite (test/detectors.test.ts loads it with every check), so
+ *   only user pattern files pay for this at start-up.
  */
-function compileDetector(file: string, family: string, spec: DetectorSpec, withExamples: boolean): Detector {
+function compileDetector(file: string, family: string, spec: DetectorSpec, withChecks: boolean): Detector {
   const fail = (field: string, problem: string): never => {
     throw new DetectorError(file, spec.id, field, problem);
   };
   const flags = spec.flags ?? '';
+  const group = spec.group ?? 0;
   // User files are checked here so the error names file, detector and field; the built-in set is
   // proven to compile by the test suite, and compiles lazily (start-up time).
-  const reErr = withExamples ? regexError(spec.pattern, flags) : undefined;
-  if (reErr) fail('pattern', `not valid RE2: ${reErr}`);
-  let bounds;
-  try {
-    bounds = analyzePattern(spec.pattern, flags);
-  } catch (err) {
-    return fail('pattern', (err as Error).message);
+  if (withChecks) {
+    const reErr = regexError(spec.pattern, flags);
+    if (reErr) fail('pattern', `not valid RE2: ${reErr}`);
+    let bounds;
+    try {
+      bounds = analyzePattern(spec.pattern, flags);
+    } catch (err) {
+      return fail('pattern', (err as Error).message);
+    }
+    // Streaming exactness rests on maxLength being a true bound (DESIGN.md "Streaming is exact").
+    if (bounds.minBytes === 0) fail('pattern', 'can match the empty string');
+    if (!Number.isFinite(bounds.maxBytes))
+      fail('pattern', 'unbounded quantifier (*, + or {n,}); give every repetition an upper limit');
+    if (bounds.maxBytes > spec.maxLength)
+      fail('maxLength', `${spec.maxLength} is smaller than the pattern's longest possible match (${bounds.maxBytes} bytes)`);
+    if (group > bounds.groups) fail('group', `group ${group} does not exist (the pattern has ${bounds.groups})`);
   }
-  if (bounds.minBytes === 0) fail('pattern', 'can match the empty string');
-  if (!Number.isFinite(bounds.maxBytes))
-    fail('pattern', 'unbounded quantifier (*, + or {n,}); give every repetition an upper limit');
-  if (bounds.maxBytes > spec.maxLength)
-    fail('maxLength', `${spec.maxLength} is smaller than the pattern's longest possible match (${bounds.maxBytes} bytes)`);
-  const group = spec.group ?? 0;
-  if (group > bounds.groups) fail('group', `group ${group} does not exist (the pattern has ${bounds.groups})`);
   const names = spec.validator === undefined ? [] : Array.isArray(spec.validator) ? spec.validator : [spec.validator];
   const checks: Check[] = names.map((n) => CHECKS[n] ?? fail('validator', `unknown validator '${n}' (known: ${Object.keys(CHECKS).sort().join(', ')})`));
   const detector: Detector = {
@@ -145,7 +149,7 @@ function compileDetector(file: string, family: string, spec: DetectorSpec, withE
     regex: compileRegex(spec.pattern, flags, group),
     spec,
   };
-  if (withExamples) checkExamples(detector);
+  if (withChecks) checkExamples(detector);
   return detector;
 }
 
