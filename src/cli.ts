@@ -22,7 +22,7 @@ import { parseSize } from './size.js';
 import type { Logger } from './log.js';
 import type { RunOptions } from './run.js';
 import type { Manifest } from './manifest.js';
-import { leftOut } from './manifest.js';
+import { leftOut, manifestChunks } from './manifest.js';
 import type { ArchiveArgs } from './bulk/commands.js';
 import { VERSION } from './version.js';
 import { ConfigError, resolveConfig } from './config.js';
@@ -389,12 +389,10 @@ async function scanCommand(args: GateArgs & { format: Format; output?: string; '
   // one string was over 1 GB of memory.
   let report: Iterable<string>;
   switch (args.format) {
-    case 'json': {
+    case 'json':
       // The manifest (schema/manifest.schema.json): every finding, as pack would record it.
-      const { LazyArray, prettyJsonChunks } = await import('./report/stream.js');
-      report = prettyJsonChunks({ ...manifest, files: new LazyArray(manifest.files, true) });
+      report = manifestChunks(manifest);
       break;
-    }
     case 'report':
       report = (await import('./report/json.js')).jsonChunks(gate);
       break;

@@ -4,6 +4,7 @@
  * Its JSON Schema is schema/manifest.schema.json; bump {@link MANIFEST_SCHEMA_VERSION} on any
  * incompatible change.
  */
+import { LazyArray, prettyJsonChunks } from './report/stream.js';
 import type { Category } from './detect/detector.js';
 
 export const MANIFEST_SCHEMA_VERSION = 1;
@@ -212,4 +213,12 @@ export function computeTotals(files: readonly FileRecord[]): ManifestTotals {
 /** Serialises a manifest deterministically (2-space JSON, trailing newline). */
 export function serializeManifest(m: Manifest): string {
   return `${JSON.stringify(m, null, 2)}\n`;
+}
+
+/**
+ * The text of {@link serializeManifest} in pieces of about 64 KiB, one file record at a time: a
+ * manifest listing a million findings is hundreds of MB as one string (and again as a Buffer).
+ */
+export function manifestChunks(m: Manifest): Iterable<string> {
+  return prettyJsonChunks({ ...m, files: new LazyArray(m.files, true) });
 }

@@ -40,7 +40,7 @@ import type { ArchiveKind, ArchiveLimits } from './source/archive.js';
 import { hasBinaryExtension, hasImageExtension } from './source/entry.js';
 import type { StripResult } from './source/image.js';
 import type { EncodingState, TextEncoding } from './source/encoding.js';
-import { bundlePath, computeTotals, isBundled, MANIFEST_SCHEMA_VERSION, serializeManifest } from './manifest.js';
+import { bundlePath, computeTotals, isBundled, manifestChunks, MANIFEST_SCHEMA_VERSION } from './manifest.js';
 import type { ExcludeReason, FileRecord, Manifest } from './manifest.js';
 import { silentLogger } from './log.js';
 import type { Logger } from './log.js';
@@ -734,7 +734,7 @@ export async function redactToDir(opts: RunOptions, outDir: string, force = fals
   const staging = await Staging.create(out);
   try {
     const manifest = await stageAll(p, staging);
-    await writeFile(path.join(staging.dir, 'manifest.json'), serializeManifest(manifest));
+    await writeFile(path.join(staging.dir, 'manifest.json'), manifestChunks(manifest));
     await writeFile(path.join(staging.dir, 'REDACTIONS.md'), renderRedactionsMd(manifest, detectorDescriptions(p)));
     await publish(staging.dir, out);
     return { manifest, path: out, threads: threadCount(p) };
@@ -762,7 +762,10 @@ export async function pack(opts: RunOptions, outFile: string, force = false): Pr
     for (const f of manifest.files) {
       if (isBundled(f)) entries.push({ name: `evidence/${bundlePath(f.path)}`, file: await staging.evidenceFile(f.path) });
     }
-    entries.push({ name: 'manifest.json', data: Buffer.from(serializeManifest(manifest)) });
+    // Written to staging in pieces and zipped from there: never one string the size of the manifest.
+    const manifestFile = path.join(staging.dir, 'manifest.json');
+    await writeFile(manifestFile, manifestChunks(manifest));
+    entries.push({ name: 'manifest.json', file: manifestFile });
     entries.push({ name: 'REDACTIONS.md', data: Buffer.from(renderRedactionsMd(manifest, detectorDescriptions(p))) });
     const scrub = (data: Buffer): Buffer => redactSmall(p.scanner, p.fingerprints, data, p.opts.tokenMinter).output;
     for (const e of (await opts.extraEntries?.(manifest, scrub)) ?? []) {
