@@ -429,3 +429,14 @@ describe('ipv4 version prefixes', () => {
     );
   });
 });
+
+describe('not-placeholder', () => {
+  it('drops documented placeholders but not a random ID that happens to hold a few x', () => {
+    expect(run('not-placeholder', 'LTAIxxxxxxxxxxxxxxxx')).toBe(false);
+    expect(run('not-placeholder', 'LTAI5tXXXXXXXXXXXXXXXXXX')).toBe(false);
+    expect(run('not-placeholder', '********')).toBe(false);
+    // A generated AccessKey ID from the bench corpus: four x in a row is ~2e-5 per random ID.
+    expect(run('not-placeholder', 'LTAILxXXx5vkZnNM')).toBe(true);
+    expect(run('not-placeholder', 'LTAI5tQxxxxk9mZr2XbK9vNc')).toBe(true);
+  });
+});

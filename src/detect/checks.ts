@@ -100,7 +100,7 @@ export function shannonEntropy(value: Buffer): number {
  */
 export function isPlaceholder(value: string): boolean {
   const v = value.toLowerCase();
-  if (/x{4,}|\*{3,}|#{4,}|\.{3,}/.test(v)) return true;
+  if (/x{6,}|\*{3,}|#{4,}|\.{3,}/.test(v)) return true;
   if (/example|your[-_]?|placeholder|changeme|redacted|<[^>]*>|\$\{|\{\{/.test(v)) return true;
   if (/^(.)\1+$/.test(v)) return true;
   if (/^(?:0+|1+|123456\d*|abc\d*|test|dummy|fake|secret|password|passwd|null|none|true|false)$/.test(v)) return true;
