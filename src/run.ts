@@ -200,6 +200,8 @@ async function prepare(opts: RunOptions): Promise<Prepared> {
 async function buildEngine(opts: RunOptions, key: Buffer): Promise<Engine> {
   const ruleset = withoutDisabled(await loadRuleset(opts.patterns, opts.detectors), opts.disable);
   const scanner = new Scanner(ruleset.detectors, true, keepPredicate(opts.keep));
+  // A user pattern pack may not fit RE2's set memory: fail here, at start-up, not file by file.
+  if (opts.patterns && opts.patterns.length > 0) scanner.compileNow();
   const fingerprints = new Fingerprinter(key);
   return {
     ruleset,

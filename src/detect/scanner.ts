@@ -101,6 +101,15 @@ export class Scanner {
     this.keywordOwners = [...keywords.values()];
   }
 
+  /**
+   * Compiles what {@link candidates} would otherwise compile on first use, so that a pattern set
+   * RE2 cannot build fails now (user pattern packs) instead of on every file.
+   * @throws Error with RE2's message.
+   */
+  compileNow(): void {
+    if (this.patternSources.length > 0) this.patternSet ??= compileSet(this.patternSources);
+  }
+
   /** Starts scanning a new file. */
   forFile(): FileScanner {
     return new FileScanner(this);
