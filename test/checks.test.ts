@@ -438,5 +438,10 @@ describe('not-placeholder', () => {
     // A generated AccessKey ID from the bench corpus: four x in a row is ~2e-5 per random ID.
     expect(run('not-placeholder', 'LTAILxXXx5vkZnNM')).toBe(true);
     expect(run('not-placeholder', 'LTAI5tQxxxxk9mZr2XbK9vNc')).toBe(true);
+    // Likewise "your" inside a random ID; templates still drop.
+    expect(run('not-placeholder', 'LTAI5tYoUr9mZr2XbK9vNc4W')).toBe(true);
+    expect(run('not-placeholder', 'your_secret_here')).toBe(false);
+    expect(run('not-placeholder', 'xoxb-your-token-here')).toBe(false);
+    expect(run('not-placeholder', 'YourAccessKeyId')).toBe(false);
   });
 });

@@ -101,7 +101,9 @@ export function shannonEntropy(value: Buffer): number {
 export function isPlaceholder(value: string): boolean {
   const v = value.toLowerCase();
   if (/x{6,}|\*{3,}|#{4,}|\.{3,}/.test(v)) return true;
-  if (/example|your[-_]?|placeholder|changeme|redacted|<[^>]*>|\$\{|\{\{/.test(v)) return true;
+  // `your` alone is four letters, which a random 20-character key tail holds about once in 55 000;
+  // a template names what belongs there (your-access-key-id, your_secret_here, YourToken).
+  if (/example|your[-_ ]?(?:access|secret|key|token|pass|pwd|account|app|api|ak|sk|id|name|client|user|bucket|webhook|robot|signing|private|own|value|credential)|placeholder|changeme|redacted|<[^>]*>|\$\{|\{\{/.test(v)) return true;
   if (/^(.)\1+$/.test(v)) return true;
   if (/^(?:0+|1+|123456\d*|abc\d*|test|dummy|fake|secret|password|passwd|null|none|true|false)$/.test(v)) return true;
   return false;
