@@ -169,6 +169,27 @@ describe('archive: bundles, index, resume', () => {
   });
 });
 
+/**
+ * Runs the CLI with `args` and SIGKILLs it as soon as an entry of `dir` satisfies `seen` (polled
+ * every 10 ms, for at most 60 s). True when that happened before the kill.
+ */
+async function killWhen(bin: string, args: string[], dir: string, seen: (name: string) => boolean): Promise<boolean> {
+  const child = spawn(process.execPath, [bin, ...args], { stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const deadline = Date.now() + 60_000;
+  let held = false;
+  while (Date.now() < deadline) {
+    if (existsSync(dir) && readdirSync(dir).some(seen)) {
+      held = true;
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  child.kill('SIGKILL');
+  await exited;
+  return held;
+}
+
 describe('archive: interrupted by SIGKILL', () => {
   it('leaves no complete-looking bundle for the incident in progress; the rerun finishes it', async () => {
     const bin = path.join(ROOT, 'bin', 'aliscrub.js');
@@ -177,20 +198,8 @@ describe('archive: interrupted by SIGKILL', () => {
     await makeBulkFixture(kroot, { bigMb: 4 });
     const kout = path.join(work, 'kout');
     const kstate = path.join(work, 'kstate');
-    const child = spawn(process.execPath, [bin, 'archive', kroot, '--out', kout, '--state', kstate, '--jobs', '1', '-q'], { stdio: 'ignore' });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     // Kill as soon as inc-alpha (first, with the big file) is being staged.
-    const deadline = Date.now() + 60_000;
-    let staged = false;
-    while (Date.now() < deadline) {
-      if (existsSync(kout) && readdirSync(kout).some((n) => n.startsWith('.inc-alpha.zip.aliscrub-'))) {
-        staged = true;
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    child.kill('SIGKILL');
-    await exited;
+    const staged = await killWhen(bin, ['archive', kroot, '--out', kout, '--state', kstate, '--jobs', '1', '-q'], kout, (n) => n.startsWith('.inc-alpha.zip.aliscrub-'));
     expect(staged).toBe(true);
     expect(existsSync(path.join(kout, 'inc-alpha.zip'))).toBe(false);
     expect(existsSync(path.join(kout, 'inc-alpha'))).toBe(false);
@@ -221,20 +230,8 @@ describe('archive: SIGKILL while redoing a changed incident', () => {
     expect(existsSync(path.join(rout, 'inc-alpha.zip'))).toBe(true);
 
     appendFileSync(path.join(rroot, 'inc-alpha', 'notes.txt'), 'one more line\n');
-    const child = spawn(process.execPath, [bin, 'archive', rroot, '--out', rout, '--state', rstate, '--jobs', '1', '-q'], { stdio: 'ignore' });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     // Kill as soon as the redo of inc-alpha is being staged.
-    const deadline = Date.now() + 60_000;
-    let staged = false;
-    while (Date.now() < deadline) {
-      if (readdirSync(rout).some((n) => n.startsWith('.inc-alpha.zip.aliscrub-') && !n.includes('-old-'))) {
-        staged = true;
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    child.kill('SIGKILL');
-    await exited;
+    const staged = await killWhen(bin, ['archive', rroot, '--out', rout, '--state', rstate, '--jobs', '1', '-q'], rout, (n) => n.startsWith('.inc-alpha.zip.aliscrub-') && !n.includes('-old-'));
     expect(staged).toBe(true);
     // No visible bundle for inc-alpha, and the index does not call it ok.
     expect(existsSync(path.join(rout, 'inc-alpha.zip'))).toBe(false);

@@ -120,18 +120,20 @@ export class Scanner {
    * takes ~15 ms to compile, more than a one-small-file run spends scanning: until a window of
    * 16 KiB or the 65th small one, keyword-less detectors are all candidates (a superset, so the
    * hits are the same).
+   * @param sameWindow `window` is another view (escapes read) of the window just asked about: not
+   *   counted again.
    */
-  candidates(window: Buffer): Set<number> | undefined {
+  candidates(window: Buffer, sameWindow = false): Set<number> | undefined {
     if (!this.keywordSet && this.patternSources.length === 0) return undefined;
     const out = new Set<number>();
     if (this.keywordSet) for (const k of this.keywordSet.matching(window)) for (const i of this.keywordOwners[k]!) out.add(i);
     if (this.patternSources.length === 0) return out;
-    if (!this.patternSet && window.length < SMALL_WINDOW && ++this.smallWindows <= SMALL_WINDOWS_UNFILTERED) {
+    if (!this.patternSet && window.length < SMALL_WINDOW && (sameWindow ? this.smallWindows : ++this.smallWindows) <= SMALL_WINDOWS_UNFILTERED) {
       for (const i of this.patternOwners) out.add(i);
       return out;
     }
-    this.patternSet ??= compileSet(this.patternSources);
-    for (const p of this.patternSet.matching(window)) out.add(this.patternOwners[p]!);
+    this.compileNow();
+    for (const p of this.patternSet!.matching(window)) out.add(this.patternOwners[p]!);
     return out;
   }
 }
@@ -185,7 +187,7 @@ export class FileScanner {
     const hits: Hit[] = [];
     const detectors = this.scanner.detectors;
     const present = this.scanner.candidates(original);
-    if (view !== original && present) for (const i of this.scanner.candidates(view) ?? []) present.add(i);
+    if (view !== original && present) for (const i of this.scanner.candidates(view, true) ?? []) present.add(i);
     for (let i = 0; i < detectors.length; i++) {
       const d = detectors[i]!;
       // Detectors that match escape sequences themselves (`\\?"`, `\\r\\n`) read the bytes as they are.
