@@ -7,6 +7,7 @@
  * written to any output.
  */
 import { createHmac, randomBytes } from 'node:crypto';
+import { ShortHmacSha256 } from './hmac-sha256.js';
 import { TOKEN_FINGERPRINT_HEX } from './redact/token.js';
 
 /** Minimum key length in bytes for a user-supplied key. */
@@ -20,15 +21,18 @@ const MAX_CACHED = 16_384;
 /** Computes fingerprints under one key. */
 export class Fingerprinter {
   private readonly key: Buffer;
+  /** The same HMAC for values of up to 55 bytes, without a native object per value. */
+  private readonly short: ShortHmacSha256;
   /**
    * Recent values → fingerprints. Logs repeat the same IPs and IDs thousands of times; an HMAC
-   * costs ~2.5 µs. Bounded, so memory does not grow with the input.
+   * costs ~1–2 µs (short values) to ~4.5 µs. Bounded, so memory does not grow with the input.
    */
   private cache = new Map<string, string>();
 
   /** @param key secret key bytes; when omitted a random 32-byte key is drawn. */
   constructor(key?: Buffer) {
     this.key = key ? Buffer.from(key) : randomBytes(32);
+    this.short = new ShortHmacSha256(this.key);
   }
 
   /** Lower-case hex fingerprint ({@link TOKEN_FINGERPRINT_HEX} digits) of `value`. */
@@ -45,6 +49,6 @@ export class Fingerprinter {
   }
 
   private compute(value: Buffer): string {
-    return createHmac('sha256', this.key).update(value).digest('hex').slice(0, TOKEN_FINGERPRINT_HEX);
+    return this.short.hexPrefix(value, TOKEN_FINGERPRINT_HEX) ?? createHmac('sha256', this.key).update(value).digest('hex').slice(0, TOKEN_FINGERPRINT_HEX);
   }
 }
