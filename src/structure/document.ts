@@ -116,6 +116,13 @@ function lineByLine(text: string, keys: SecretKeys, outcome: StructureOutcome): 
     if (nl < 0) nl = text.length;
     const line = text.slice(at, nl);
     if (line.trim().length > 0) {
+      // Most log lines name no secret: valid JSON is all that is left to know (V8's parser is ~10x
+      // faster than building the tree; JSON it accepts, jsonc-parser accepts too: test/structured).
+      if (!keys.mayHaveSecret(line) && isJson(line)) {
+        parsed++;
+        at = nl + 1;
+        continue;
+      }
       const spans = jsonSpans(line, keys);
       if (spans) {
         parsed++;
@@ -129,6 +136,16 @@ function lineByLine(text: string, keys: SecretKeys, outcome: StructureOutcome): 
     outcome.reason = 'not-parseable';
   }
   return out;
+}
+
+/** True when `text` is strict JSON. */
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 // ---------------------------------------------------------------- HAR

@@ -33,6 +33,12 @@ export interface SecretKeys {
   isPairName(name: string): boolean;
   /** True when `name` names the value of a name/value pair object (`value`). */
   isPairValue(name: string): boolean;
+  /**
+   * False only when no key name or string in `text` can be secret-like: `text` is ASCII without
+   * a backslash (so every decoded key is a piece of it) and, lower-cased with `_ - .` and spaces
+   * removed, contains none of the exact names or suffixes. A cheap pre-check for log lines.
+   */
+  mayHaveSecret(text: string): boolean;
 }
 
 /** The built-in file, relative to the package root. */
@@ -45,6 +51,8 @@ export function normaliseKey(name: string): string {
   return out;
 }
 
+const ESCAPED_OR_NON_ASCII = /[\\\u0080-\uffff]/;
+
 /** A compiled regex that never matches: the structural detector has no pattern. */
 const NEVER = { execAt: () => null };
 
@@ -55,6 +63,11 @@ export function compileSecretKeys(spec: SecretKeysSpec, file: string): SecretKey
   const pairNames = new Set(spec.pairNames);
   const pairValues = new Set(spec.pairValues);
   const d = spec.detector;
+  // A secret name, normalised, is or ends with one of these words; so the raw text holds one,
+  // spelt in any case with separators anywhere between its letters (one V8 regex: ~3x faster
+  // than lower-casing, stripping and searching for each word).
+  const escape = (c: string): string => c.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
+  const anyWord = new RegExp([...new Set([...spec.exact, ...spec.suffixes])].map((w) => [...w].map(escape).join('[-_. ]*')).join('|'), 'i');
   const detector: Detector = {
     id: d.id,
     category: d.category,
@@ -82,6 +95,10 @@ export function compileSecretKeys(spec: SecretKeysSpec, file: string): SecretKey
     },
     isPairName: (name) => pairNames.has(normaliseKey(name)),
     isPairValue: (name) => pairValues.has(normaliseKey(name)),
+    mayHaveSecret(text: string): boolean {
+      // Escapes and non-ASCII (toLowerCase('K') is 'k') could spell a name the raw text does not.
+      return ESCAPED_OR_NON_ASCII.test(text) || anyWord.test(text);
+    },
   };
 }
 
