@@ -1,48 +1,324 @@
 /**
- * Writes a deterministic zip with archiver: entries in byte order of their names, one fixed
- * timestamp (UTC DOS time), fixed file modes, UTF-8 names. Same entries + same date ⇒ same bytes.
+ * Writes a deterministic zip: entries in byte order of their names, one fixed timestamp (UTC DOS
+ * time), fixed file modes (0644), UTF-8 names, no data descriptors (every size is known before
+ * its local header is written), Zip64 records only where a size, an offset or the entry count
+ * needs them. Same entries + same date + same level ⇒ same bytes.
+ *
+ * Entry data is compressed before assembly: `packed` entries were deflated where they were
+ * produced (worker threads, see deflate.ts); plain files and buffers are deflated here, a few at
+ * a time on zlib's thread pool. Assembly then only copies bytes, so it costs I/O, not CPU.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { finished } from 'node:stream/promises';
+import { mkdtemp, open, rm, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { crc32 } from 'node:zlib';
 import { compareNames } from '../source/collect.js';
+import { checkLevel, createPacker, packBuffer } from './deflate.js';
+import type { PackedData } from './deflate.js';
 
-/** One zip entry: content from a file on disk or from memory. */
-export type ZipEntry = { readonly name: string } & ({ readonly file: string } | { readonly data: Buffer });
+/** A file already in zip entry form: its bytes are the entry data (deflated or stored) described by the rest. */
+export interface PackedFile extends PackedData {
+  readonly file: string;
+}
 
-/** DOS time cannot represent dates before 1980. */
-const DOS_EPOCH = Date.UTC(1980, 0, 1, 0, 0, 0);
+/**
+ * One zip entry: content from a file on disk, from memory, or a file already compressed as
+ * entry data (`packed`, written with deflate.ts's {@link createPacker}).
+ */
+export type ZipEntry = { readonly name: string } & ({ readonly file: string } | { readonly data: Buffer } | { readonly packed: PackedFile });
+
+/** Options for tests and tools. */
+export interface ZipOptions {
+  /** Write Zip64 fields for every entry and at the end even when nothing needs them (tests). */
+  readonly forceZip64?: boolean;
+}
 
 /** Deflate level of bundles unless chosen (zlib's default; the same as `zip -6`). */
 export const DEFAULT_ZIP_LEVEL = 6;
 
+/** DOS time cannot represent dates before 1980 or after 2107; archiver stopped at 2043, as we do (same bytes as before). */
+const DOS_FIRST = Date.UTC(1980, 0, 1, 0, 0, 0);
+const DOS_LAST = Date.UTC(2043, 11, 31, 23, 59, 58);
+
+const MAX16 = 0xffff;
+const MAX32 = 0xffffffff;
+/** General purpose flags: bit 11, names are UTF-8. */
+const FLAGS = 0x0800;
+/** Version made by: Unix (3), spec 4.5; what archiver wrote. */
+const MADE_BY = (3 << 8) | 45;
+/** External attributes: regular file, mode 0644, MS-DOS archive bit; what archiver wrote for mode 0644. */
+const EXTERNAL_ATTRS = ((0o100644 << 16) | 0x20) >>> 0;
+/** Plain entries deflated at once (zlib's thread pool has 4 threads). */
+const DEFLATE_LANES = 4;
+/** Output is written in pieces of about this many bytes. */
+const WRITE_BYTES = 1024 * 1024;
+
+/** DOS date (high 16 bits) and time (low 16 bits) of `date` in UTC. */
+function dosDateTime(date: Date): { date: number; time: number } {
+  const d = new Date(Math.min(Math.max(date.getTime(), DOS_FIRST), DOS_LAST));
+  return {
+    date: ((d.getUTCFullYear() - 1980) << 9) | ((d.getUTCMonth() + 1) << 5) | d.getUTCDate(),
+    time: (d.getUTCHours() << 11) | (d.getUTCMinutes() << 5) | Math.floor(d.getUTCSeconds() / 2),
+  };
+}
+
+/** An entry ready to be written: name, header facts, and where its entry data is. */
+interface Ready {
+  readonly name: Buffer;
+  readonly info: PackedData;
+  /** Entry data in memory, or the file holding exactly the entry data. */
+  readonly source: Buffer | string;
+}
+
+/** Sequential output with a running sha256, written in pieces of about {@link WRITE_BYTES}. */
+class Output {
+  readonly hash = createHash('sha256');
+  offset = 0;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private written = 0;
+
+  constructor(private readonly fh: FileHandle) {}
+
+  async push(b: Buffer): Promise<void> {
+    if (b.length === 0) return;
+    this.hash.update(b);
+    this.pending.push(b);
+    this.pendingBytes += b.length;
+    this.offset += b.length;
+    if (this.pendingBytes >= WRITE_BYTES) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.pendingBytes === 0) return;
+    const data = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    for (let at = 0; at < data.length; ) {
+      const { bytesWritten } = await this.fh.write(data, at, data.length - at, this.written);
+      at += bytesWritten;
+      this.written += bytesWritten;
+    }
+  }
+}
+
+/** Copies exactly `bytes` from `file` to `out`; a file of another size is an error (it changed or was cut short). */
+async function copyFile(file: string, bytes: number, out: Output): Promise<void> {
+  const fh = await open(file, 'r');
+  try {
+    let at = 0;
+    while (at < bytes) {
+      const buf = Buffer.allocUnsafe(Math.min(WRITE_BYTES, bytes - at));
+      const { bytesRead } = await fh.read(buf, 0, buf.length, at);
+      if (bytesRead === 0) throw new Error(`zip: ${path.basename(file)} is shorter than its recorded size`);
+      await out.push(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
+      at += bytesRead;
+    }
+    const { bytesRead } = await fh.read(Buffer.alloc(1), 0, 1, bytes);
+    if (bytesRead !== 0) throw new Error(`zip: ${path.basename(file)} is longer than its recorded size`);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** CRC-32 and size of a file, read once (stored entries from plain files). */
+async function crcOfFile(file: string): Promise<{ crc: number; size: number }> {
+  let crc = 0;
+  let size = 0;
+  for await (const chunk of createReadStream(file, { highWaterMark: WRITE_BYTES }) as AsyncIterable<Buffer>) {
+    crc = crc32(chunk, crc);
+    size += chunk.length;
+  }
+  return { crc: crc >>> 0, size };
+}
+
 /**
- * Writes `entries` to a new zip at `dest`.
- * @param date the timestamp of every entry (clamped to 1980-01-01 or later).
- * @param level deflate level 0 (store) – 9 (smallest, slowest).
+ * Runs `fn` over `items` with at most `lanes` at once; results in item order. After a failure no
+ * new item starts, and every running one finishes before the first error is thrown (so nothing
+ * still writes into the scratch folder while it is removed).
+ */
+async function mapLanes<T, R>(items: readonly T[], lanes: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const lane = async (): Promise<void> => {
+    for (let i = next++; i < items.length && !failure; i = next++) {
+      try {
+        out[i] = await fn(items[i]!, i);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(lanes, items.length) }, lane));
+  if (failure) throw failure.error;
+  return out;
+}
+
+function u64(buf: Buffer, value: number, at: number): void {
+  buf.writeBigUInt64LE(BigInt(value), at);
+}
+
+/**
+ * Writes `entries` to a new zip at `dest` (created exclusively; removed again if writing fails).
+ * @param date the timestamp of every entry (clamped to 1980-01-01 … 2043-12-31).
+ * @param level deflate level 0 (store) – 9 for `file` and `data` entries; `packed` entries keep theirs.
  * @returns size in bytes and sha256 (hex) of the zip.
  */
-export async function writeZip(dest: string, entries: readonly ZipEntry[], date: Date, level = DEFAULT_ZIP_LEVEL): Promise<{ bytes: number; sha256: string }> {
-  const when = new Date(Math.max(date.getTime(), DOS_EPOCH));
-  // archiver is loaded only when a zip is written: it costs ~0.4 s of start-up for every command.
-  const { ZipArchive } = await import('archiver');
-  const archive = new ZipArchive(level === 0 ? { store: true } : { zlib: { level } });
-  const out = createWriteStream(dest, { flags: 'wx' });
-  const hash = createHash('sha256');
-  let bytes = 0;
-  archive.on('data', (b: Buffer) => {
-    hash.update(b);
-    bytes += b.length;
-  });
-  archive.pipe(out);
-  const failed = new Promise<never>((_, reject) => {
-    archive.on('error', reject);
-    out.on('error', reject);
-  });
-  for (const e of [...entries].sort((a, b) => compareNames(a.name, b.name))) {
-    const source = 'file' in e ? createReadStream(e.file) : e.data;
-    archive.append(source, { name: e.name, date: when, mode: 0o644 });
+export async function writeZip(
+  dest: string,
+  entries: readonly ZipEntry[],
+  date: Date,
+  level = DEFAULT_ZIP_LEVEL,
+  options: ZipOptions = {},
+): Promise<{ bytes: number; sha256: string }> {
+  checkLevel(level);
+  const sorted = [...entries].sort((a, b) => compareNames(a.name, b.name));
+  for (const e of sorted) if (Buffer.byteLength(e.name) > MAX16) throw new Error('zip: an entry name is longer than 65535 bytes');
+  const dos = dosDateTime(date);
+  const force = options.forceZip64 === true;
+  let scratch: Promise<string> | undefined;
+  let fh: FileHandle | undefined;
+  try {
+    // Plain files are deflated into a scratch folder next to the zip: their compressed size must
+    // be known before their local header is written.
+    const ready = await mapLanes(sorted, DEFLATE_LANES, async (e, i): Promise<Ready> => {
+      const name = Buffer.from(e.name);
+      if ('packed' in e) {
+        const { file, ...info } = e.packed;
+        return { name, info, source: file };
+      }
+      if ('data' in e) {
+        const packed = await packBuffer(e.data, level);
+        return { name, info: packed.info, source: packed.data };
+      }
+      if (level === 0) {
+        const { crc, size } = await crcOfFile(e.file);
+        return { name, info: { crc32: crc, size, compressedSize: size, method: 0 }, source: e.file };
+      }
+      scratch ??= mkdtemp(path.join(path.dirname(dest), `.${path.basename(dest)}.deflate-`));
+      const tmp = path.join(await scratch, String(i));
+      const packer = createPacker(level);
+      await pipeline([createReadStream(e.file, { highWaterMark: WRITE_BYTES }), ...packer.stages, createWriteStream(tmp, { flags: 'wx' })]);
+      return { name, info: packer.result(), source: tmp };
+    });
+
+    fh = await open(dest, 'wx');
+    const out = new Output(fh);
+    const central: Buffer[] = [];
+    for (const r of ready) {
+      const { info, name } = r;
+      const offset = out.offset;
+      const big = force || info.size >= MAX32 || info.compressedSize >= MAX32;
+      const local = Buffer.alloc(30 + name.length + (big ? 20 : 0));
+      local.writeUInt32LE(0x04034b50, 0);
+      local.writeUInt16LE(big ? 45 : 20, 4);
+      local.writeUInt16LE(FLAGS, 6);
+      local.writeUInt16LE(info.method, 8);
+      local.writeUInt16LE(dos.time, 10);
+      local.writeUInt16LE(dos.date, 12);
+      local.writeUInt32LE(info.crc32, 14);
+      local.writeUInt32LE(big ? MAX32 : info.compressedSize, 18);
+      local.writeUInt32LE(big ? MAX32 : info.size, 22);
+      local.writeUInt16LE(name.length, 26);
+      local.writeUInt16LE(big ? 20 : 0, 28);
+      name.copy(local, 30);
+      if (big) {
+        // Zip64 extra in a local header: both sizes, always.
+        const x = 30 + name.length;
+        local.writeUInt16LE(0x0001, x);
+        local.writeUInt16LE(16, x + 2);
+        u64(local, info.size, x + 4);
+        u64(local, info.compressedSize, x + 12);
+      }
+      await out.push(local);
+      if (typeof r.source === 'string') await copyFile(r.source, info.compressedSize, out);
+      else {
+        if (r.source.length !== info.compressedSize) throw new Error('zip: entry data does not match its recorded size');
+        await out.push(r.source);
+      }
+
+      // Zip64 extra in the central directory: only the fields that do not fit, in this order.
+      const wide = [force || info.size >= MAX32, force || info.compressedSize >= MAX32, force || offset >= MAX32];
+      const extraLen = wide.some(Boolean) ? 4 + 8 * wide.filter(Boolean).length : 0;
+      const cd = Buffer.alloc(46 + name.length + extraLen);
+      cd.writeUInt32LE(0x02014b50, 0);
+      cd.writeUInt16LE(MADE_BY, 4);
+      cd.writeUInt16LE(extraLen > 0 ? 45 : 20, 6);
+      cd.writeUInt16LE(FLAGS, 8);
+      cd.writeUInt16LE(info.method, 10);
+      cd.writeUInt16LE(dos.time, 12);
+      cd.writeUInt16LE(dos.date, 14);
+      cd.writeUInt32LE(info.crc32, 16);
+      cd.writeUInt32LE(wide[1] ? MAX32 : info.compressedSize, 20);
+      cd.writeUInt32LE(wide[0] ? MAX32 : info.size, 24);
+      cd.writeUInt16LE(name.length, 28);
+      cd.writeUInt16LE(extraLen, 30);
+      // comment length, disk number start, internal attributes: 0
+      cd.writeUInt32LE(EXTERNAL_ATTRS, 38);
+      cd.writeUInt32LE(wide[2] ? MAX32 : offset, 42);
+      name.copy(cd, 46);
+      if (extraLen > 0) {
+        let x = 46 + name.length;
+        cd.writeUInt16LE(0x0001, x);
+        cd.writeUInt16LE(extraLen - 4, x + 2);
+        x += 4;
+        for (const [i, v] of [info.size, info.compressedSize, offset].entries()) {
+          if (!wide[i]) continue;
+          u64(cd, v, x);
+          x += 8;
+        }
+      }
+      central.push(cd);
+    }
+
+    const cdOffset = out.offset;
+    for (const cd of central) await out.push(cd);
+    const cdSize = out.offset - cdOffset;
+    const count = ready.length;
+    const zip64 = force || count >= MAX16 || cdSize >= MAX32 || cdOffset >= MAX32;
+    if (zip64) {
+      const z = Buffer.alloc(56 + 20);
+      z.writeUInt32LE(0x06064b50, 0);
+      u64(z, 44, 4);
+      z.writeUInt16LE(MADE_BY, 12);
+      z.writeUInt16LE(45, 14);
+      // this disk, disk of the central directory: 0
+      u64(z, count, 24);
+      u64(z, count, 32);
+      u64(z, cdSize, 40);
+      u64(z, cdOffset, 48);
+      // locator
+      z.writeUInt32LE(0x07064b50, 56);
+      u64(z, out.offset, 64);
+      z.writeUInt32LE(1, 72);
+      await out.push(z);
+    }
+    const end = Buffer.alloc(22);
+    end.writeUInt32LE(0x06054b50, 0);
+    // Readers (unzipper among them) look for the Zip64 record only when these are all ones.
+    end.writeUInt16LE(zip64 ? MAX16 : count, 8);
+    end.writeUInt16LE(zip64 ? MAX16 : count, 10);
+    end.writeUInt32LE(zip64 ? MAX32 : cdSize, 12);
+    end.writeUInt32LE(zip64 ? MAX32 : cdOffset, 16);
+    await out.push(end);
+    await out.flush();
+    const bytes = out.offset;
+    const fd = fh;
+    fh = undefined;
+    await fd.close();
+    return { bytes, sha256: out.hash.digest('hex') };
+  } catch (err) {
+    if (fh) {
+      await fh.close().catch(() => {});
+      await unlink(dest).catch(() => {});
+    }
+    throw err;
+  } finally {
+    const dir = await scratch?.catch(() => undefined);
+    if (dir) await rm(dir, { recursive: true, force: true });
   }
-  await Promise.race([Promise.all([archive.finalize(), finished(out)]), failed]);
-  return { bytes, sha256: hash.digest('hex') };
 }

@@ -1,0 +1,131 @@
+/**
+ * Compressing a zip entry's data where it is produced (a worker redacting a file), so the zip
+ * writer only copies bytes. The stages compute what a zip header needs (CRC-32, both sizes) on
+ * the way through.
+ *
+ * Determinism: the bytes zlib writes must not depend on how its input happened to be chunked (an
+ * archive member arrives in pieces that vary with I/O timing). zlib makes no promise about that,
+ * so input is cut into fixed {@link DEFLATE_BLOCK}-byte blocks before it reaches the compressor:
+ * the same bytes give the same calls to zlib, whatever the upstream chunks were.
+ */
+import { Transform } from 'node:stream';
+import type { TransformCallback } from 'node:stream';
+import { crc32, createDeflateRaw, deflateRaw, deflateRawSync } from 'node:zlib';
+
+/** What a zip header records about one entry's data. */
+export interface PackedData {
+  /** CRC-32 of the uncompressed bytes (unsigned). */
+  readonly crc32: number;
+  /** Uncompressed size in bytes. */
+  readonly size: number;
+  /** Size in bytes of the data as stored in the zip (equals `size` when stored). */
+  readonly compressedSize: number;
+  /** Zip compression method: 0 stored, 8 deflated. */
+  readonly method: 0 | 8;
+}
+
+/** Size in bytes of the blocks fed to zlib (see the module comment). */
+export const DEFLATE_BLOCK = 64 * 1024;
+
+/** Counts bytes and CRCs them; with `block` > 0 re-emits them in blocks of exactly that size (the last may be shorter). */
+class CrcBlocks extends Transform {
+  crc = 0;
+  size = 0;
+  private buf: Buffer | undefined;
+  private fill = 0;
+
+  constructor(private readonly block: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.crc = crc32(chunk, this.crc);
+    this.size += chunk.length;
+    if (this.block === 0) return cb(null, chunk);
+    const block = this.block;
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.fill === 0 && chunk.length - at >= block) {
+        // A whole block in the chunk: pass a view, no copy.
+        this.push(chunk.subarray(at, at + block));
+        at += block;
+        continue;
+      }
+      this.buf ??= Buffer.allocUnsafe(block);
+      const n = chunk.copy(this.buf, this.fill, at, Math.min(chunk.length, at + block - this.fill));
+      this.fill += n;
+      at += n;
+      if (this.fill === block) {
+        this.push(this.buf);
+        this.buf = undefined; // zlib may still hold the pushed one
+        this.fill = 0;
+      }
+    }
+    cb();
+  }
+
+  override _flush(cb: TransformCallback): void {
+    if (this.buf && this.fill > 0) this.push(this.buf.subarray(0, this.fill));
+    this.buf = undefined;
+    cb();
+  }
+}
+
+/** Counts the bytes that pass. */
+class Counter extends Transform {
+  bytes = 0;
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.bytes += chunk.length;
+    cb(null, chunk);
+  }
+}
+
+/** Stream stages that turn an entry's bytes into zip entry data, and what they measured once done. */
+export interface Packer {
+  /** Put these, in order, between the producer and the file: uncompressed in, entry data out. */
+  readonly stages: readonly Transform[];
+  /** CRC and sizes; valid once the stages have finished. */
+  result(): PackedData;
+}
+
+/** Validates a deflate level: a whole number 0 (store) – 9. */
+export function checkLevel(level: number): void {
+  if (!Number.isInteger(level) || level < 0 || level > 9) throw new RangeError(`deflate level must be a whole number 0-9, not ${level}`);
+}
+
+/**
+ * Stages that deflate (raw, as zip stores it) at `level`, or store when `level` is 0.
+ * @param level deflate level 0 (store) – 9.
+ */
+export function createPacker(level: number): Packer {
+  checkLevel(level);
+  if (level === 0) {
+    const crc = new CrcBlocks(0);
+    return { stages: [crc], result: () => ({ crc32: crc.crc >>> 0, size: crc.size, compressedSize: crc.size, method: 0 }) };
+  }
+  const crc = new CrcBlocks(DEFLATE_BLOCK);
+  const count = new Counter();
+  return {
+    stages: [crc, createDeflateRaw({ level, chunkSize: DEFLATE_BLOCK }), count],
+    result: () => ({ crc32: crc.crc >>> 0, size: crc.size, compressedSize: count.bytes, method: 8 }),
+  };
+}
+
+/** In-memory data up to this size is deflated on the calling thread (a thread-pool round trip costs more). */
+const SYNC_BYTES = 64 * 1024;
+
+/**
+ * Entry data for bytes in memory: deflated at `level` (whole, in one zlib call) or stored when
+ * `level` is 0. The same bytes always give the same output.
+ * @param level deflate level 0 (store) – 9.
+ */
+export async function packBuffer(data: Buffer, level: number): Promise<{ readonly data: Buffer; readonly info: PackedData }> {
+  checkLevel(level);
+  const crc = crc32(data) >>> 0;
+  if (level === 0) return { data, info: { crc32: crc, size: data.length, compressedSize: data.length, method: 0 } };
+  const out =
+    data.length <= SYNC_BYTES
+      ? deflateRawSync(data, { level })
+      : await new Promise<Buffer>((resolve, reject) => deflateRaw(data, { level }, (err, res) => (err ? reject(err) : resolve(res))));
+  return { data: out, info: { crc32: crc, size: data.length, compressedSize: out.length, method: 8 } };
+}
