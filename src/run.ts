@@ -47,8 +47,10 @@ import type { Logger } from './log.js';
 import { Staging, evidencePath, exists, isNonEmptyDir, publish } from './bundle/staging.js';
 import { WorkerPool } from './parallel/pool.js';
 import type { PoolJob, PoolResult } from './parallel/pool.js';
-import { writeZip } from './bundle/zip.js';
+import { DEFAULT_ZIP_LEVEL, writeZip } from './bundle/zip.js';
 import type { ZipEntry } from './bundle/zip.js';
+import { createPacker, packBuffer } from './bundle/deflate.js';
+import type { PackedData } from './bundle/deflate.js';
 import { renderRedactionsMd } from './bundle/redactions-md.js';
 import { VERSION } from './version.js';
 
@@ -159,6 +161,19 @@ interface Engine {
   readonly limits: ArchiveLimits;
   /** Key rules for structured files (JSON, HAR, YAML, INI, XML); absent when `secret-key-value` is not selected. */
   readonly structure?: StructureContext;
+  /** `pack`: staged files are written as zip entry data; absent = plain copies (`redact`, bulk) or nothing (`scan`). */
+  readonly packing?: Packing;
+}
+
+/**
+ * `pack` deflates each file where it is redacted (worker threads included) so the zip writer only
+ * copies bytes: compression runs in parallel with scanning instead of after it, serially.
+ */
+interface Packing {
+  /** Deflate level 0 (store) – 9. */
+  readonly level: number;
+  /** Zip header facts (CRC, sizes) of each staged file, by manifest path. Not part of the manifest. */
+  readonly entries: Map<string, PackedData>;
 }
 
 /** Everything prepared before any file is read. */
@@ -289,11 +304,12 @@ function includesUnscanned(p: Engine, ...names: string[]): boolean {
 /** Copies a binary file into the bundle unmodified (`--include-unscanned`). Nothing in it is scanned. */
 async function copyUnscanned(p: Engine, open: () => NodeJS.ReadableStream, name: string, dest: string | undefined, meter?: Transform): Promise<FileRecord> {
   const hasher = new Hasher();
+  const packer = dest !== undefined && p.packing ? createPacker(p.packing.level) : undefined;
   let sink: ReturnType<typeof exclusiveSink> | undefined;
   try {
     const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream> = [open()];
     if (meter) stages.push(meter);
-    stages.push(hasher, (sink = exclusiveSink(dest)).stream);
+    stages.push(hasher, ...(packer?.stages ?? []), (sink = exclusiveSink(dest)).stream);
     await pipeline(stages, { signal: p.opts.signal });
   } catch (err) {
     await sink?.discard();
@@ -304,6 +320,7 @@ async function copyUnscanned(p: Engine, open: () => NodeJS.ReadableStream, name:
     p.log.warn(message);
     return { path: name, status: 'failed', reason: fe.code, message };
   }
+  if (packer) p.packing!.entries.set(name, packer.result());
   return { path: name, status: 'unscanned', bytesIn: hasher.bytes, bytesOut: hasher.bytes, sha256: hasher.hash.digest('hex') };
 }
 
@@ -329,7 +346,11 @@ async function processImage(p: Engine, read: () => Promise<Buffer>, size: number
   }
   const text = Buffer.from(stripped.removed.map((b) => b.text).join('\n'));
   const { result } = await redactBuffer(p.scanner, p.fingerprints, text, undefined, undefined, false);
-  if (dest) await writeFile(dest, stripped.output, { flag: 'wx' });
+  if (dest && p.packing) {
+    const packed = await packBuffer(stripped.output, p.packing.level);
+    await writeFile(dest, packed.data, { flag: 'wx' });
+    p.packing.entries.set(name, packed.info);
+  } else if (dest) await writeFile(dest, stripped.output, { flag: 'wx' });
   // Metadata text is small (images are capped at MAX_IMAGE_BYTES): every finding is listed.
   const { counts } = result;
   return {
@@ -363,6 +384,8 @@ async function processStream(
   // Without a destination (scan) the redactor only finds and counts: no tokens, fewer fingerprints.
   const redactor = createRedactor(p.scanner, p.fingerprints, { name, mint: p.opts.tokenMinter, findingsCap: p.opts.findingsCap, discard: dest === undefined });
   const hasher = new Hasher();
+  // After the hash: the manifest records the redacted bytes, the staged file holds them deflated.
+  const packer = dest !== undefined && p.packing ? createPacker(p.packing.level) : undefined;
   const gzip = isGzipName(rawName);
   const encoding: EncodingState = {};
   let structure: StructureStage | undefined;
@@ -379,7 +402,7 @@ async function processStream(
     if (format) stages.push((structure = new StructureStage(p.structure!, format, redactor, undefined, name)));
     stages.push(redactor, new AutoEncode(encoding));
     if (gzip) stages.push(createGzip({ level: 6 }));
-    stages.push(hasher, sink);
+    stages.push(hasher, ...(packer?.stages ?? []), sink);
     await pipeline(stages, { signal: p.opts.signal });
   } catch (err) {
     await out?.discard(); // only a file this call created
@@ -392,6 +415,7 @@ async function processStream(
     if (fe.code === 'too-large') return { path: name, status: 'excluded', reason: 'too-large', bytesIn: size };
     return { path: name, status: 'failed', reason: fe.code, message };
   }
+  if (packer) p.packing!.entries.set(name, packer.result());
   const r = redactor.result;
   const sniffed = encoding.sniffed;
   return {
@@ -568,8 +592,9 @@ export async function createEntryProcessor(init: WorkerInit): Promise<(job: Pool
     const log: Logger = { warn: (line) => warnings.push(line), info: () => {} };
     const dir = job.stagingDir;
     const destFor: DestFor = dir ? (name) => evidencePath(dir, name) : async () => undefined;
-    const records = await processEntry({ ...engine, log }, job.entry, job.name, destFor);
-    return { records, warnings };
+    const packing: Packing | undefined = job.deflateLevel !== undefined ? { level: job.deflateLevel, entries: new Map() } : undefined;
+    const records = await processEntry({ ...engine, log, packing }, job.entry, job.name, destFor);
+    return { records, warnings, ...(packing ? { packed: [...packing.entries] } : {}) };
   };
 }
 
@@ -577,8 +602,9 @@ export async function createEntryProcessor(init: WorkerInit): Promise<(job: Pool
  * Runs every entry with bounded concurrency, on worker threads when the run is big enough;
  * records come back in path order whatever order files finish in.
  * @param staging where redacted copies go; undefined = scan only.
+ * @param packing `pack`: write staged files as zip entry data and collect their header facts here.
  */
-async function processAll(p: Prepared, staging: Staging | undefined, names: readonly string[] = entryNames(p)): Promise<FileRecord[]> {
+async function processAll(p: Prepared, staging: Staging | undefined, names: readonly string[] = entryNames(p), packing?: Packing): Promise<FileRecord[]> {
   const destFor: DestFor = staging ? (name) => staging.evidenceFile(name) : async () => undefined;
   const threads = threadCount(p);
   const perWorker = p.opts.concurrency ?? 4;
@@ -603,12 +629,13 @@ async function processAll(p: Prepared, staging: Staging | undefined, names: read
         const entry = p.collected.entries[i]!;
         let records: FileRecord[];
         if (remote) {
-          const res = await pool!.run({ entry, name: names[i]!, stagingDir: staging?.dir });
+          const res = await pool!.run({ entry, name: names[i]!, stagingDir: staging?.dir, deflateLevel: packing?.level });
           for (const w of res.warnings) p.log.warn(w);
+          for (const [name, info] of res.packed ?? []) packing?.entries.set(name, info);
           records = res.records;
           shareStrings(records, idStrings);
         } else {
-          records = await processEntry(p, entry, names[i]!, destFor);
+          records = await processEntry(packing ? { ...p, packing } : p, entry, names[i]!, destFor);
         }
         for (const r of records) p.opts.onFileDone?.(r, entry.size / records.length);
         results[i] = records;
@@ -718,9 +745,9 @@ function detectorDescriptions(p: Prepared): Map<string, string> {
   return new Map(reportedDetectors(p.ruleset).map((d) => [d.id, d.description]));
 }
 
-/** Stages redacted files; on any fatal error or abort, discards everything. */
-async function stageAll(p: Prepared, staging: Staging): Promise<Manifest> {
-  const files = await processAll(p, staging);
+/** Stages redacted files (as zip entry data when `packing`); on any fatal error or abort, discards everything. */
+async function stageAll(p: Prepared, staging: Staging, packing?: Packing): Promise<Manifest> {
+  const files = await processAll(p, staging, entryNames(p), packing);
   return buildManifest(p, files);
 }
 
@@ -759,10 +786,16 @@ export async function pack(opts: RunOptions, outFile: string, force = false): Pr
   if (!force && (await exists(out))) throw new UsageError(`--out: ${outFile} already exists (use --force to replace it)`);
   const staging = await Staging.create(out);
   try {
-    const manifest = await stageAll(p, staging);
+    const level = opts.zipLevel ?? DEFAULT_ZIP_LEVEL;
+    const packing: Packing = { level, entries: new Map() };
+    const manifest = await stageAll(p, staging, packing);
     const entries: ZipEntry[] = [];
     for (const f of manifest.files) {
-      if (isBundled(f)) entries.push({ name: `evidence/${bundlePath(f.path)}`, file: await staging.evidenceFile(f.path) });
+      if (!isBundled(f)) continue;
+      const info = packing.entries.get(f.path);
+      // Every bundled record was staged by a path that records its header facts; a gap is a bug, and fatal.
+      if (!info) throw new Error(`${f.path}: staged without its zip entry data`);
+      entries.push({ name: `evidence/${bundlePath(f.path)}`, packed: { ...info, file: await staging.evidenceFile(f.path) } });
     }
     // Written to staging in pieces and zipped from there: never one string the size of the manifest.
     const manifestFile = path.join(staging.dir, 'manifest.json');
@@ -775,7 +808,7 @@ export async function pack(opts: RunOptions, outFile: string, force = false): Pr
       entries.push({ name: e.name, data: scrub(e.data) });
     }
     const zipPath = path.join(staging.dir, 'bundle.zip');
-    const written = await writeZip(zipPath, entries, new Date(manifest.createdAt), opts.zipLevel);
+    const written = await writeZip(zipPath, entries, new Date(manifest.createdAt), level);
     await publish(zipPath, out);
     return { manifest, path: out, bytes: written.bytes, sha256: written.sha256, threads: threadCount(p) };
   } finally {

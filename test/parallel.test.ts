@@ -4,10 +4,12 @@
  * become `failed` records with their warning (fail closed).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync, mkdirSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pack, scan } from '../src/run.js';
+import { writeZip } from '../src/bundle/zip.js';
 import { SAMPLE } from './helpers/paths.js';
 import { cli } from './helpers/cli.js';
 
@@ -52,6 +54,33 @@ describe('worker threads', () => {
     expect([one.threads, two.threads]).toEqual([1, 2]);
     expect(two.manifest).toEqual(one.manifest);
     expect(one.manifest.totals.findings).toBeGreaterThan(100);
+  });
+});
+
+describe('deflating where files are redacted', () => {
+  it('gives byte-identical bundles on 1 and 2 threads at levels 0 and 9 (archive members, .gz, unscanned binaries, images)', async () => {
+    const dir = path.join(work, 'mixed');
+    cpSync(SAMPLE, dir, { recursive: true });
+    // Several deflate blocks per file; members of an archive arrive in chunks of their own.
+    const long = Buffer.from(Array.from({ length: 6000 }, (_, i) => `2025-01-01T00:00:${String(i % 60).padStart(2, '0')}Z INFO request ${i} from 203.0.113.${i % 250} ok\n`).join(''));
+    writeFileSync(path.join(dir, 'long.log'), long);
+    writeFileSync(path.join(dir, 'long.log.gz'), gzipSync(long));
+    writeFileSync(path.join(dir, 'blob.bin'), Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 7919) & 0xff)));
+    const inner = readFileSync(path.join(SAMPLE, 'logs', 'app.log'));
+    await writeZip(path.join(dir, 'member.zip'), [{ name: 'a/app.log', data: inner }, { name: 'long.log', data: long }, { name: 'shot.png', file: path.join(SAMPLE, 'screenshots', 'console-error.png') }], new Date(epoch * 1000));
+    for (const zipLevel of [0, 9]) {
+      const shas = new Set<string>();
+      for (const threads of [1, 2]) {
+        const res = await pack({ inputs: [dir], cwd: work, key, threads, zipLevel, sourceDateEpoch: epoch, includeUnscanned: ['**/*.bin'] }, path.join(work, `mixed-${zipLevel}-${threads}.zip`));
+        expect(res.threads).toBe(threads);
+        expect(res.manifest.files.find((f) => f.path === 'blob.bin')?.status).toBe('unscanned');
+        expect(res.manifest.files.find((f) => f.path === 'member.zip!/shot.png')?.status).toBe('stripped');
+        shas.add(res.sha256!);
+      }
+      expect(shas.size, `level ${zipLevel}`).toBe(1);
+      const verified = await cli(['verify', path.join(work, `mixed-${zipLevel}-2.zip`)], { cwd: work });
+      expect(verified.code, verified.stdout + verified.stderr).toBe(0);
+    }
   });
 });
 

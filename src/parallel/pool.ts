@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Entry } from '../source/entry.js';
 import type { FileRecord } from '../manifest.js';
+import type { PackedData } from '../bundle/deflate.js';
 
 /** A job: one top-level entry. */
 export interface PoolJob {
@@ -19,6 +20,8 @@ export interface PoolJob {
   readonly name: string;
   /** Staging folder to write the redacted copy into; undefined = scan only. */
   readonly stagingDir?: string;
+  /** `pack`: write staged files as zip entry data deflated at this level (0 = stored); undefined = plain copies. */
+  readonly deflateLevel?: number;
 }
 
 /** A finished job. */
@@ -26,6 +29,8 @@ export interface PoolResult {
   readonly records: FileRecord[];
   /** Per-file problems the worker would have logged (messages never hold values). */
   readonly warnings: string[];
+  /** With `deflateLevel`: zip header facts of each staged file, by manifest path. */
+  readonly packed?: ReadonlyArray<readonly [string, PackedData]>;
 }
 
 type FromWorker =
