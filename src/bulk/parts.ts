@@ -62,7 +62,7 @@ const ENTRY_OVERHEAD = 30 + 24 + 46 + 40;
 /** End of central directory (with zip64 records). */
 const ZIP_TAIL = 22 + 56 + 20;
 
-/** Deflated size of a file at level 6 (what archiver writes for it). */
+/** Deflated size of a file at level 6 (what the zip writer writes for it). */
 async function deflatedSize(file: string): Promise<number> {
   let n = 0;
   await pipeline(
