@@ -6,6 +6,7 @@
  */
 import { LazyArray, prettyJsonChunks } from './report/stream.js';
 import type { Category } from './detect/detector.js';
+import { findingColumns } from './findings.js';
 
 export const MANIFEST_SCHEMA_VERSION = 1;
 
@@ -95,6 +96,7 @@ export type FileRecord =
       readonly structure?: StructureRecord;
       /** Findings per detector id (all of them, listed or not). */
       readonly counts: Readonly<Record<string, number>>;
+      /** In a manifest from `scan`/`redact`/`pack`: a compact read-only list that reads as an array (src/findings.ts). */
       readonly findings: readonly Finding[];
       /** Findings redacted and counted but not listed (over the per-detector cap; never secrets). */
       readonly omitted?: ReadonlyArray<{ readonly detector: string; readonly category: Category; readonly count: number }>;
@@ -192,9 +194,11 @@ export function computeTotals(files: readonly FileRecord[]): ManifestTotals {
       if (f.status === 'stripped') stripped++;
       else if (f.status === 'redacted') redacted++;
       else clean++;
-      for (const x of f.findings) {
-        byDetector[x.detector] = (byDetector[x.detector] ?? 0) + 1;
-        byCategory[x.category]++;
+      const xs = findingColumns(f.findings);
+      for (let i = 0; i < xs.length; i++) {
+        const detector = xs.detector(i);
+        byDetector[detector] = (byDetector[detector] ?? 0) + 1;
+        byCategory[xs.category(i)]++;
         findings++;
       }
       for (const o of ('omitted' in f ? f.omitted : undefined) ?? []) {

@@ -12,7 +12,9 @@
 import path from 'node:path';
 import type { Category } from '../detect/detector.js';
 import { reportedDetectors } from '../detect/load.js';
-import type { FileRecord, Finding } from '../manifest.js';
+import type { FileRecord } from '../manifest.js';
+import { findingColumns } from '../findings.js';
+import type { FindingColumns } from '../findings.js';
 import type { ScanResult } from '../run.js';
 import type { Allowlist } from './allowlist.js';
 import type { Baseline } from './baseline.js';
@@ -138,17 +140,19 @@ const SUPPRESSIONS: readonly (Suppression | undefined)[] = [undefined, 'inline',
 
 /**
  * The gate's findings without an object per finding (1.2 M findings made 1.2 M objects, each
- * copying a manifest finding): a reference to the manifest's finding plus the few numbers the
- * gate adds. {@link GateFinding} objects are made on demand, one at a time.
+ * copying a manifest finding): where the manifest's finding is plus the few numbers the gate
+ * adds. {@link GateFinding} objects are made on demand, one at a time.
  */
 interface Table {
   /** Report path per file. */
   readonly paths: string[];
+  /** The findings of each file in `paths`. */
+  readonly columns: FindingColumns[];
   /** Findings stored. */
   count: number;
-  /** Per finding: index into `paths`, the manifest finding, its end, and flags. */
+  /** Per finding: index into `paths`, its index in that file's findings, its end, and flags. */
   readonly file: Uint32Array;
-  readonly ref: Finding[];
+  readonly index: Uint32Array;
   readonly endLine: Float64Array;
   readonly endColumn: Float64Array;
   /** Bit 0: fails the gate; bits 1–2: index into {@link SUPPRESSIONS}. */
@@ -160,20 +164,22 @@ interface Table {
 const tables = new WeakMap<GateResult, Table>();
 
 function gateFinding(t: Table, i: number): GateFinding {
-  const x = t.ref[i]!;
+  const file = t.file[i]!;
+  const xs = t.columns[file]!;
+  const k = t.index[i]!;
   const flags = t.flags[i]!;
   const why = SUPPRESSIONS[flags >> 1];
   return {
-    path: t.paths[t.file[i]!]!,
-    detector: x.detector,
-    category: x.category,
-    line: x.line,
-    column: x.column,
+    path: t.paths[file]!,
+    detector: xs.detector(k),
+    category: xs.category(k),
+    line: xs.line(k),
+    column: xs.column(k),
     endLine: t.endLine[i]!,
     endColumn: t.endColumn[i]!,
-    start: x.start,
-    end: x.end,
-    fingerprint: x.fingerprint,
+    start: xs.start(k),
+    end: xs.end(k),
+    fingerprint: xs.fingerprint(k),
     failsGate: (flags & 1) === 1,
     ...(why ? { suppressed: why } : {}),
   };
@@ -236,9 +242,10 @@ export async function evaluateGate(scan: ScanResult, opts: GateOptions): Promise
   for (const f of manifest.files) if (f.status === 'redacted' || f.status === 'clean' || f.status === 'stripped') total += f.findings.length;
   const table: Table = {
     paths: [],
+    columns: [],
     count: 0,
     file: new Uint32Array(total),
-    ref: new Array<Finding>(total),
+    index: new Uint32Array(total),
     endLine: new Float64Array(total),
     endColumn: new Float64Array(total),
     flags: new Uint8Array(total),
@@ -281,7 +288,7 @@ export async function evaluateGate(scan: ScanResult, opts: GateOptions): Promise
       if (!ins.consistent) opts.onInconsistent?.(rp);
       for (const m of ins.markers) if (m.unknownId) opts.onUnknownMarkerId?.(rp, m.line);
     }
-    const xs = f.findings;
+    const xs = findingColumns(f.findings);
     if (xs.length === 0) {
       files.push({ path: rp, status: f.status === 'stripped' ? 'stripped' : 'scanned', findings: 0 });
       continue;
@@ -294,26 +301,29 @@ export async function evaluateGate(scan: ScanResult, opts: GateOptions): Promise
     const allowed = opts.allowlist?.forFile(absForLists);
     const baselined = opts.baseline?.forFile(absForLists);
     const fileIndex = table.paths.push(rp) - 1;
+    table.columns.push(xs);
     if (pathsSeen.has(rp)) table.grouped = false;
     pathsSeen.add(rp);
     // Files are already in path order (the manifest's); order each file's findings by position.
     const order = positionOrder(xs);
     let counted = 0;
     for (const i of order) {
-      const x = xs[i]!;
+      const detector = xs.detector(i);
+      const category = xs.category(i);
+      const line = xs.line(i);
       let why = 0;
-      if (markers.length > 0 && allowedInline(markers, x)) why = 1;
-      else if (allowed?.(x.detector, x.fingerprint)) why = 2;
-      else if (baselined?.(x.detector, x.fingerprint)) why = 3;
+      if (markers.length > 0 && allowedInline(markers, { line, detector })) why = 1;
+      else if (allowed && allowed(detector, xs.fingerprint(i))) why = 2;
+      else if (baselined && baselined(detector, xs.fingerprint(i))) why = 3;
       if (why) suppressed[SUPPRESSIONS[why]!]++;
       else counted++;
-      const failsGate = !why && (fails[x.category] ?? failsAt(x.category, opts.failOn));
+      const failsGate = !why && (fails[category] ?? failsAt(category, opts.failOn));
       if (failsGate) failing++;
       const k = table.count++;
       table.file[k] = fileIndex;
-      table.ref[k] = x;
-      table.endLine[k] = exact ? exact.ends![2 * i]! : x.line;
-      table.endColumn[k] = exact ? exact.ends![2 * i + 1]! : estimatedEndColumn(x);
+      table.index[k] = i;
+      table.endLine[k] = exact ? exact.ends![2 * i]! : line;
+      table.endColumn[k] = exact ? exact.ends![2 * i + 1]! : estimatedEndColumn({ column: xs.column(i), start: xs.start(i), end: xs.end(i) });
       table.flags[k] = (failsGate ? 1 : 0) | (why << 1);
     }
     files.push({ path: rp, status: f.status === 'stripped' ? 'stripped' : 'scanned', findings: counted });
@@ -346,12 +356,12 @@ export async function evaluateGate(scan: ScanResult, opts: GateOptions): Promise
 }
 
 /** Indexes of a file's findings ordered by line, column, then detector id (ties: manifest order). */
-function positionOrder(xs: readonly Finding[]): number[] {
-  const order = xs.map((_, i) => i);
+function positionOrder(xs: FindingColumns): number[] {
+  const order = Array.from({ length: xs.length }, (_, i) => i);
   const cmp = (a: number, b: number): number => {
-    const x = xs[a]!;
-    const y = xs[b]!;
-    return x.line - y.line || x.column - y.column || (x.detector < y.detector ? -1 : x.detector > y.detector ? 1 : 0);
+    const da = xs.detector(a);
+    const db = xs.detector(b);
+    return xs.line(a) - xs.line(b) || xs.column(a) - xs.column(b) || (da < db ? -1 : da > db ? 1 : 0);
   };
   for (let k = 1; k < order.length; k++) {
     if (cmp(k - 1, k) > 0) {

@@ -15,6 +15,8 @@
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Finding } from '../manifest.js';
+import { findingColumns } from '../findings.js';
+import type { FindingColumns } from '../findings.js';
 
 /** The inline marker. `aliscrub:allow` alone allows every detector; ids may follow. */
 export const MARKER = 'aliscrub:allow';
@@ -65,7 +67,7 @@ export function estimatedEnd(f: Finding): EndPosition {
 }
 
 /** The column of {@link estimatedEnd} (its line is the finding's line). */
-export function estimatedEndColumn(f: Finding): number {
+export function estimatedEndColumn(f: Pick<Finding, 'column' | 'start' | 'end'>): number {
   return f.column + Math.max(1, f.end - f.start);
 }
 
@@ -106,16 +108,17 @@ const MAX_SPARE = 16;
  * The offsets of the findings' starts (query 2i) and ends (query 2i + 1), and the queries in
  * offset order (undefined when they already are: the usual case).
  */
-function queries(findings: readonly Finding[]): { offsets: Float64Array; order: Uint32Array | undefined } {
+function queries(findings: FindingColumns): { offsets: Float64Array; order: Uint32Array | undefined } {
   const offsets = new Float64Array(2 * findings.length);
   let sorted = true;
   let last = -1;
   for (let i = 0; i < findings.length; i++) {
-    const f = findings[i]!;
-    offsets[2 * i] = f.start;
-    offsets[2 * i + 1] = f.end;
-    if (f.start < last || f.end < f.start) sorted = false;
-    last = f.end;
+    const start = findings.start(i);
+    const end = findings.end(i);
+    offsets[2 * i] = start;
+    offsets[2 * i + 1] = end;
+    if (start < last || end < start) sorted = false;
+    last = end;
   }
   if (sorted) return { offsets, order: undefined };
   const order = new Uint32Array(offsets.length);
@@ -171,7 +174,8 @@ async function openSource(file: string, size: number): Promise<Source> {
 const INCONSISTENT: CompactInspection = { consistent: false, markers: [] };
 
 /** {@link inspectFile} without an object per finding. */
-export async function inspectFileCompact(file: string, size: number, findings: readonly Finding[], known: ReadonlySet<string>): Promise<CompactInspection> {
+export async function inspectFileCompact(file: string, size: number, list: readonly Finding[], known: ReadonlySet<string>): Promise<CompactInspection> {
+  const findings = findingColumns(list);
   const n = findings.length;
   if (n === 0) return { consistent: true, markers: [], ends: new Float64Array(0) };
   let fh;
@@ -194,7 +198,7 @@ export async function inspectFileCompact(file: string, size: number, findings: r
         ends[2 * i + 1] = col;
         return true;
       }
-      return findings[i]!.line === line && findings[i]!.column === col;
+      return findings.line(i) === line && findings.column(i) === col;
     };
     const markerPos: number[] = [];
     const markerLine: number[] = [];
@@ -280,13 +284,15 @@ export async function inspectFileCompact(file: string, size: number, findings: r
     const markers: Marker[] = [];
     if (markerPos.length > 0) {
       const wanted = new Set<number>();
-      for (const f of findings) wanted.add(f.line).add(f.line - 1);
+      for (let i = 0; i < n; i++) wanted.add(findings.line(i)).add(findings.line(i) - 1);
       const tail = Buffer.alloc(TAIL_BYTES);
       for (let k = 0; k < markerPos.length; k++) {
         const mp = markerPos[k]!;
         const ml = markerLine[k]!;
         if (!wanted.has(ml)) continue;
-        if (findings.some((f) => mp < f.end && mp + MARKER_BYTES.length > f.start)) continue;
+        let inside = false;
+        for (let i = 0; i < n && !inside; i++) inside = mp < findings.end(i) && mp + MARKER_BYTES.length > findings.start(i);
+        if (inside) continue;
         const bytesRead = await fh.read(tail, TAIL_BYTES, mp + MARKER_BYTES.length);
         const parsed = parseMarkerTail(tail.subarray(0, bytesRead), known);
         if (parsed) markers.push({ line: ml, ...parsed });
