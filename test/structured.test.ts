@@ -484,3 +484,20 @@ describe('NDJSON pre-check: lines naming no secret are only validated, not parse
     );
   });
 });
+
+describe('JSON nesting deeper than MAX_JSON_DEPTH', () => {
+  it('counts as not parseable on every thread, in whole documents and NDJSON lines alike', async () => {
+    const { MAX_JSON_DEPTH, parseJson } = await import('../src/structure/formats.js');
+    const { documentHits } = await import('../src/structure/document.js');
+    const nest = (d: number): string => '['.repeat(d) + ']'.repeat(d);
+    expect(parseJson(nest(MAX_JSON_DEPTH))).toBeDefined();
+    // 20 000 levels overflowed jsonc-parser on the main thread (a worker's stack held): the file failed or not by thread.
+    expect(parseJson(nest(20_000))).toBeUndefined();
+    expect(parseJson(`{"a":"${'['.repeat(5000)}"}`)).toBeDefined(); // brackets inside a string do not nest
+    const doc = Buffer.from(`{"ts":1}\n${nest(MAX_JSON_DEPTH + 1)}\n{"password":"hunter2-secret"}\n`);
+    const outcome = { keyRules: 'applied' as const, bodiesRemoved: 0 };
+    const hits = await documentHits(ctx, doc, 'ndjson', 0, outcome);
+    expect(outcome).toMatchObject({ keyRules: 'partial', reason: 'not-parseable' });
+    expect(hits.map((h) => doc.subarray(h.start, h.end).toString())).toEqual(['hunter2-secret']);
+  });
+});

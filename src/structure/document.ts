@@ -11,7 +11,7 @@ import { RedactTransform } from '../redact/redactor.js';
 import type { ForcedHit, TokenMinter } from '../redact/redactor.js';
 import { tokenEndAt } from '../redact/token.js';
 import type { SecretKeys } from './keys.js';
-import { formSpans, jsonSpans, lineSpans, parseJson, urlSpans, xmlSpans, yamlSpans } from './formats.js';
+import { MAX_JSON_DEPTH, formSpans, jsonSpans, lineSpans, parseJson, urlSpans, xmlSpans, yamlSpans } from './formats.js';
 import type { StructuredFormat } from './formats.js';
 import { decodeJsonString, utf8Offsets } from './offsets.js';
 import { get, keyRuleSpans, str } from './tree.js';
@@ -118,7 +118,8 @@ function lineByLine(text: string, keys: SecretKeys, outcome: StructureOutcome): 
     if (line.trim().length > 0) {
       // Most log lines name no secret: valid JSON is all that is left to know (V8's parser is ~10x
       // faster than building the tree; JSON it accepts, jsonc-parser accepts too: test/structured).
-      if (!keys.mayHaveSecret(line) && isJson(line)) {
+      // A line this short cannot nest deeper than parseJson's limit.
+      if (line.length <= 2 * MAX_JSON_DEPTH && !keys.mayHaveSecret(line) && isJson(line)) {
         parsed++;
         at = nl + 1;
         continue;

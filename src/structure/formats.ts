@@ -63,8 +63,31 @@ export function formatFor(name: string): StructuredFormat | undefined {
 
 // ---------------------------------------------------------------- JSON
 
-/** Parses strict JSON into a tree with source ranges; undefined when it is not valid JSON. */
+/**
+ * Deepest nesting of arrays and objects parsed. jsonc-parser and the tree walks recurse: at
+ * ~5000 levels the main thread's stack overflows where a worker's larger one does not, so the
+ * outcome would depend on the thread. Deeper text counts as not parseable, on every thread.
+ */
+export const MAX_JSON_DEPTH = 1000;
+
+/** True when brackets outside strings nest deeper than `max`. */
+function nestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // Skip a string: to the next quote not escaped.
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
+/** Parses strict JSON into a tree with source ranges; undefined when it is not valid JSON or nests deeper than {@link MAX_JSON_DEPTH}. */
 export function parseJson(text: string): { tree: SNode; root: JsonNode } | undefined {
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) return undefined;
   const errors: ParseError[] = [];
   const root = jsonc().parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
   if (!root || errors.length > 0) return undefined;
