@@ -96,7 +96,11 @@ export type FileRecord =
       readonly structure?: StructureRecord;
       /** Findings per detector id (all of them, listed or not). */
       readonly counts: Readonly<Record<string, number>>;
-      /** In a manifest from `scan`/`redact`/`pack`: a compact read-only list that reads as an array (src/findings.ts). */
+      /**
+       * Listed findings. In a manifest from `scan`/`redact`/`pack` this is a read-only view over the
+       * run's compact store (src/findings.ts): it indexes, iterates and serialises like an array,
+       * but `util.inspect` shows `[]` and `structuredClone` cannot copy it (`[...findings]` can).
+       */
       readonly findings: readonly Finding[];
       /** Findings redacted and counted but not listed (over the per-detector cap; never secrets). */
       readonly omitted?: ReadonlyArray<{ readonly detector: string; readonly category: Category; readonly count: number }>;

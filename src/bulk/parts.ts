@@ -57,8 +57,8 @@ export interface BundleOptions {
   readonly extra?: Pick<Manifest, 'pseudonyms'>;
 }
 
-/** Zip bytes per entry besides its data: local header, data descriptor, central record (zip64 extras included), twice the name. */
-const ENTRY_OVERHEAD = 30 + 24 + 46 + 40;
+/** Zip bytes per entry besides its data: local header, central record, Zip64 extras (20 + 28), twice the name. */
+const ENTRY_OVERHEAD = 30 + 46 + 20 + 28;
 /** End of central directory (with zip64 records). */
 const ZIP_TAIL = 22 + 56 + 20;
 

@@ -213,9 +213,13 @@ export async function writeZip(
       const { info, name } = r;
       const offset = out.offset;
       const big = force || info.size >= MAX32 || info.compressedSize >= MAX32;
+      // Zip64 fields in the central directory: only the ones that do not fit, in this order.
+      const wide = [force || info.size >= MAX32, force || info.compressedSize >= MAX32, force || offset >= MAX32];
+      // One "version needed" for both headers: 4.5 when either carries Zip64 fields.
+      const version = big || wide.some(Boolean) ? 45 : 20;
       const local = Buffer.alloc(30 + name.length + (big ? 20 : 0));
       local.writeUInt32LE(0x04034b50, 0);
-      local.writeUInt16LE(big ? 45 : 20, 4);
+      local.writeUInt16LE(version, 4);
       local.writeUInt16LE(FLAGS, 6);
       local.writeUInt16LE(info.method, 8);
       local.writeUInt16LE(dos.time, 10);
@@ -241,13 +245,11 @@ export async function writeZip(
         await out.push(r.source);
       }
 
-      // Zip64 extra in the central directory: only the fields that do not fit, in this order.
-      const wide = [force || info.size >= MAX32, force || info.compressedSize >= MAX32, force || offset >= MAX32];
       const extraLen = wide.some(Boolean) ? 4 + 8 * wide.filter(Boolean).length : 0;
       const cd = Buffer.alloc(46 + name.length + extraLen);
       cd.writeUInt32LE(0x02014b50, 0);
       cd.writeUInt16LE(MADE_BY, 4);
-      cd.writeUInt16LE(extraLen > 0 ? 45 : 20, 6);
+      cd.writeUInt16LE(version, 6);
       cd.writeUInt16LE(FLAGS, 8);
       cd.writeUInt16LE(info.method, 10);
       cd.writeUInt16LE(dos.time, 12);
@@ -307,9 +309,9 @@ export async function writeZip(
     await out.push(end);
     await out.flush();
     const bytes = out.offset;
-    const fd = fh;
+    // A close that fails (e.g. ENOSPC on a network filesystem) must not leave a whole-looking zip.
+    await fh.close();
     fh = undefined;
-    await fd.close();
     return { bytes, sha256: out.hash.digest('hex') };
   } catch (err) {
     if (fh) {
