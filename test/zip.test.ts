@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { crc32, inflateRawSync } from 'node:zlib';
+import { crc32, createDeflateRaw, inflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
 import unzipper from 'unzipper';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -98,6 +98,20 @@ describe('entry compression', () => {
       ),
       { numRuns: 40 },
     );
+  });
+
+  it('one block or less is deflated in one call: the bytes a zlib stream gives for the same blocks', async () => {
+    for (const size of [0, 1, 500, DEFLATE_BLOCK - 1, DEFLATE_BLOCK, DEFLATE_BLOCK + 1, 2 * DEFLATE_BLOCK + 7])
+      for (const level of [1, 6, 9]) {
+        const data = text(size, size + 3);
+        const { out } = await packChunks(data, [5, 4000], level);
+        // Reference: one zlib stream fed the same 64 KiB blocks, as before the one-call path.
+        const z = createDeflateRaw({ level, chunkSize: DEFLATE_BLOCK });
+        const parts: Buffer[] = [];
+        const blocks = Array.from({ length: Math.ceil(size / DEFLATE_BLOCK) }, (_, i) => data.subarray(i * DEFLATE_BLOCK, (i + 1) * DEFLATE_BLOCK));
+        await pipeline([Readable.from(blocks, { objectMode: false }), z, new Writable({ write: (c: Buffer, _e, cb) => (parts.push(c), cb()) })]);
+        expect(out.equals(Buffer.concat(parts))).toBe(true);
+      }
   });
 
   it('stores at level 0: entry data is the input, CRC and sizes still recorded', async () => {

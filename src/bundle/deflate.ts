@@ -11,6 +11,7 @@
 import { Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
 import { crc32, createDeflateRaw, deflateRaw, deflateRawSync } from 'node:zlib';
+import type { DeflateRaw } from 'node:zlib';
 
 /** What a zip header records about one entry's data. */
 export interface PackedData {
@@ -31,7 +32,8 @@ export const DEFLATE_BLOCK = 64 * 1024;
 class CrcBlocks extends Transform {
   crc = 0;
   size = 0;
-  private buf: Buffer | undefined;
+  /** Pieces of the block being gathered (views of the input: a small file is never copied). */
+  private parts: Buffer[] = [];
   private fill = 0;
 
   constructor(private readonly block: number) {
@@ -42,32 +44,70 @@ class CrcBlocks extends Transform {
     this.crc = crc32(chunk, this.crc);
     this.size += chunk.length;
     if (this.block === 0) return cb(null, chunk);
-    const block = this.block;
-    let at = 0;
-    while (at < chunk.length) {
-      if (this.fill === 0 && chunk.length - at >= block) {
-        // A whole block in the chunk: pass a view, no copy.
-        this.push(chunk.subarray(at, at + block));
-        at += block;
-        continue;
-      }
-      this.buf ??= Buffer.allocUnsafe(block);
-      const n = chunk.copy(this.buf, this.fill, at, Math.min(chunk.length, at + block - this.fill));
-      this.fill += n;
-      at += n;
-      if (this.fill === block) {
-        this.push(this.buf);
-        this.buf = undefined; // zlib may still hold the pushed one
-        this.fill = 0;
-      }
+    for (let at = 0; at < chunk.length; ) {
+      const take = Math.min(this.block - this.fill, chunk.length - at);
+      this.parts.push(chunk.subarray(at, at + take));
+      this.fill += take;
+      at += take;
+      if (this.fill === this.block) this.emit1();
     }
     cb();
   }
 
   override _flush(cb: TransformCallback): void {
-    if (this.buf && this.fill > 0) this.push(this.buf.subarray(0, this.fill));
-    this.buf = undefined;
+    if (this.fill > 0) this.emit1();
     cb();
+  }
+
+  private emit1(): void {
+    this.push(this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.fill));
+    this.parts = [];
+    this.fill = 0;
+  }
+}
+
+/**
+ * Raw deflate of {@link DEFLATE_BLOCK}-sized blocks. Data of one block or less (most log files in a
+ * folder of many) is deflated in one synchronous call; a zlib stream, with its ~300 KB of state and
+ * a thread-pool round trip per block, starts only at the second block. Both give what the stream
+ * gives for the same blocks, and which one runs depends only on the size: deterministic.
+ */
+class BlockDeflate extends Transform {
+  private first: Buffer | undefined;
+  private z: DeflateRaw | undefined;
+
+  constructor(private readonly level: number) {
+    super();
+  }
+
+  override _transform(block: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (!this.z && !this.first) {
+      this.first = block;
+      return cb();
+    }
+    if (!this.z) {
+      const z = (this.z = createDeflateRaw({ level: this.level, chunkSize: DEFLATE_BLOCK }));
+      z.on('data', (d: Buffer) => this.push(d));
+      z.on('error', (err) => this.destroy(err));
+      z.write(this.first!);
+      this.first = undefined;
+    }
+    this.z.write(block, () => cb());
+  }
+
+  override _flush(cb: TransformCallback): void {
+    if (!this.z) {
+      this.push(deflateRawSync(this.first ?? Buffer.alloc(0), { level: this.level }));
+      this.first = undefined;
+      return cb();
+    }
+    this.z.once('end', () => cb());
+    this.z.end();
+  }
+
+  override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
+    this.z?.destroy();
+    cb(err);
   }
 }
 
@@ -106,7 +146,7 @@ export function createPacker(level: number): Packer {
   const crc = new CrcBlocks(DEFLATE_BLOCK);
   const count = new Counter();
   return {
-    stages: [crc, createDeflateRaw({ level, chunkSize: DEFLATE_BLOCK }), count],
+    stages: [crc, new BlockDeflate(level), count],
     result: () => ({ crc32: crc.crc >>> 0, size: crc.size, compressedSize: count.bytes, method: 8 }),
   };
 }
