@@ -217,14 +217,18 @@ export async function writeZip(
       const wide = [force || info.size >= MAX32, force || info.compressedSize >= MAX32, force || offset >= MAX32];
       // One "version needed" for both headers: 4.5 when either carries Zip64 fields.
       const version = big || wide.some(Boolean) ? 45 : 20;
+      /** Fields both headers carry in this order (local header at 4, central record at 6): version needed, flags, method, DOS time and date, CRC-32. */
+      const common = (b: Buffer, at: number): void => {
+        b.writeUInt16LE(version, at);
+        b.writeUInt16LE(FLAGS, at + 2);
+        b.writeUInt16LE(info.method, at + 4);
+        b.writeUInt16LE(dos.time, at + 6);
+        b.writeUInt16LE(dos.date, at + 8);
+        b.writeUInt32LE(info.crc32, at + 10);
+      };
       const local = Buffer.alloc(30 + name.length + (big ? 20 : 0));
       local.writeUInt32LE(0x04034b50, 0);
-      local.writeUInt16LE(version, 4);
-      local.writeUInt16LE(FLAGS, 6);
-      local.writeUInt16LE(info.method, 8);
-      local.writeUInt16LE(dos.time, 10);
-      local.writeUInt16LE(dos.date, 12);
-      local.writeUInt32LE(info.crc32, 14);
+      common(local, 4);
       local.writeUInt32LE(big ? MAX32 : info.compressedSize, 18);
       local.writeUInt32LE(big ? MAX32 : info.size, 22);
       local.writeUInt16LE(name.length, 26);
@@ -249,12 +253,7 @@ export async function writeZip(
       const cd = Buffer.alloc(46 + name.length + extraLen);
       cd.writeUInt32LE(0x02014b50, 0);
       cd.writeUInt16LE(MADE_BY, 4);
-      cd.writeUInt16LE(version, 6);
-      cd.writeUInt16LE(FLAGS, 8);
-      cd.writeUInt16LE(info.method, 10);
-      cd.writeUInt16LE(dos.time, 12);
-      cd.writeUInt16LE(dos.date, 14);
-      cd.writeUInt32LE(info.crc32, 16);
+      common(cd, 6);
       cd.writeUInt32LE(wide[1] ? MAX32 : info.compressedSize, 20);
       cd.writeUInt32LE(wide[0] ? MAX32 : info.size, 24);
       cd.writeUInt16LE(name.length, 28);
