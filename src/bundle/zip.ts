@@ -14,7 +14,6 @@ import { mkdtemp, open, rm, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { crc32 } from 'node:zlib';
 import { compareNames } from '../source/collect.js';
 import { checkLevel, createPacker, packBuffer } from './deflate.js';
 import type { PackedData } from './deflate.js';
@@ -124,17 +123,6 @@ async function copyFile(file: string, bytes: number, out: Output): Promise<void>
   }
 }
 
-/** CRC-32 and size of a file, read once (stored entries from plain files). */
-async function crcOfFile(file: string): Promise<{ crc: number; size: number }> {
-  let crc = 0;
-  let size = 0;
-  for await (const chunk of createReadStream(file, { highWaterMark: WRITE_BYTES }) as AsyncIterable<Buffer>) {
-    crc = crc32(chunk, crc);
-    size += chunk.length;
-  }
-  return { crc: crc >>> 0, size };
-}
-
 /**
  * Runs `fn` over `items` with at most `lanes` at once; results in item order. After a failure no
  * new item starts, and every running one finishes before the first error is thrown (so nothing
@@ -183,8 +171,9 @@ export async function writeZip(
   let scratch: Promise<string> | undefined;
   let fh: FileHandle | undefined;
   try {
-    // Plain files are deflated into a scratch folder next to the zip: their compressed size must
-    // be known before their local header is written.
+    // Plain files become entry data in a scratch folder next to the zip (stored ones too: one read
+    // gives the CRC and the bytes, so a file that changes meanwhile cannot get another's CRC), as
+    // the sizes must be known before the local header is written.
     const ready = await mapLanes(sorted, DEFLATE_LANES, async (e, i): Promise<Ready> => {
       const name = Buffer.from(e.name);
       if ('packed' in e) {
@@ -194,10 +183,6 @@ export async function writeZip(
       if ('data' in e) {
         const packed = await packBuffer(e.data, level);
         return { name, info: packed.info, source: packed.data };
-      }
-      if (level === 0) {
-        const { crc, size } = await crcOfFile(e.file);
-        return { name, info: { crc32: crc, size, compressedSize: size, method: 0 }, source: e.file };
       }
       scratch ??= mkdtemp(path.join(path.dirname(dest), `.${path.basename(dest)}.deflate-`));
       const tmp = path.join(await scratch, String(i));
