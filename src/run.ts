@@ -802,7 +802,10 @@ export async function pack(opts: RunOptions, outFile: string, force = false): Pr
       const info = packing.entries.get(f.path);
       // Every bundled record was staged by a path that records its header facts; a gap is a bug, and fatal.
       if (!info) throw new Error(`${f.path}: staged without its zip entry data`);
-      entries.push({ name: `evidence/${bundlePath(f.path)}`, packed: { ...info, file: await staging.evidenceFile(f.path) } });
+      // Fields copied one by one: `{ ...info, file }` of an object from a worker gave each entry a
+      // hidden class of its own (~200 bytes each, seen in a heap snapshot of 100 000 files).
+      const file = await staging.evidenceFile(f.path);
+      entries.push({ name: `evidence/${bundlePath(f.path)}`, packed: { crc32: info.crc32, size: info.size, compressedSize: info.compressedSize, method: info.method, file } });
     }
     // Written to staging in pieces and zipped from there: never one string the size of the manifest.
     const manifestFile = path.join(staging.dir, 'manifest.json');

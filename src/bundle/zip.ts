@@ -54,6 +54,8 @@ const EXTERNAL_ATTRS = ((0o100644 << 16) | 0x20) >>> 0;
 const DEFLATE_LANES = 4;
 /** Output is written in pieces of about this many bytes. */
 const WRITE_BYTES = 1024 * 1024;
+/** Size of the pieces the central directory is built in. */
+const CENTRAL_CHUNK = 64 * 1024;
 
 /** DOS date (high 16 bits) and time (low 16 bits) of `date` in UTC. */
 function dosDateTime(date: Date): { date: number; time: number } {
@@ -146,6 +148,33 @@ async function mapLanes<T, R>(items: readonly T[], lanes: number, fn: (item: T, 
   return out;
 }
 
+/**
+ * The central directory, built in 64 KiB pieces: one Buffer per record made 100 000 entries
+ * cost 100 000 small external allocations held to the end.
+ */
+class Chunks {
+  private readonly full: Buffer[] = [];
+  private cur = Buffer.alloc(0);
+  private used = 0;
+
+  /** A zero-filled slice of `n` bytes to write one record into. */
+  take(n: number): Buffer {
+    if (this.used + n > this.cur.length) {
+      if (this.used > 0) this.full.push(this.cur.subarray(0, this.used));
+      this.cur = Buffer.alloc(Math.max(CENTRAL_CHUNK, n));
+      this.used = 0;
+    }
+    const b = this.cur.subarray(this.used, this.used + n);
+    this.used += n;
+    return b;
+  }
+
+  /** Every piece, in order. */
+  done(): Buffer[] {
+    return this.used > 0 ? [...this.full, this.cur.subarray(0, this.used)] : this.full;
+  }
+}
+
 function u64(buf: Buffer, value: number, at: number): void {
   buf.writeBigUInt64LE(BigInt(value), at);
 }
@@ -173,13 +202,12 @@ export async function writeZip(
   try {
     // Plain files become entry data in a scratch folder next to the zip (stored ones too: one read
     // gives the CRC and the bytes, so a file that changes meanwhile cannot get another's CRC), as
-    // the sizes must be known before the local header is written.
-    const ready = await mapLanes(sorted, DEFLATE_LANES, async (e, i): Promise<Ready> => {
+    // the sizes must be known before the local header is written. Packed entries need nothing
+    // here: they are described when written, so 100 000 of them cost no object each up front.
+    const work = sorted.flatMap((e, i) => ('packed' in e ? [] : [i]));
+    const prepared = await mapLanes(work, DEFLATE_LANES, async (i): Promise<Ready> => {
+      const e = sorted[i]! as Exclude<ZipEntry, { packed: PackedFile }>;
       const name = Buffer.from(e.name);
-      if ('packed' in e) {
-        const { file, ...info } = e.packed;
-        return { name, info, source: file };
-      }
       if ('data' in e) {
         const packed = await packBuffer(e.data, level);
         return { name, info: packed.info, source: packed.data };
@@ -190,11 +218,19 @@ export async function writeZip(
       await pipeline([createReadStream(e.file, { highWaterMark: WRITE_BYTES }), ...packer.stages, createWriteStream(tmp, { flags: 'wx' })]);
       return { name, info: packer.result(), source: tmp };
     });
+    const preparedAt = new Map(work.map((i, k) => [i, prepared[k]!] as const));
+    const ready = (i: number): Ready => {
+      const e = sorted[i]!;
+      if (!('packed' in e)) return preparedAt.get(i)!;
+      const { file, ...info } = e.packed;
+      return { name: Buffer.from(e.name), info, source: file };
+    };
 
     fh = await open(dest, 'wx');
     const out = new Output(fh);
-    const central: Buffer[] = [];
-    for (const r of ready) {
+    const central = new Chunks();
+    for (let i = 0; i < sorted.length; i++) {
+      const r = ready(i);
       const { info, name } = r;
       const offset = out.offset;
       const big = force || info.size >= MAX32 || info.compressedSize >= MAX32;
@@ -211,7 +247,8 @@ export async function writeZip(
         b.writeUInt16LE(dos.date, at + 8);
         b.writeUInt32LE(info.crc32, at + 10);
       };
-      const local = Buffer.alloc(30 + name.length + (big ? 20 : 0));
+      // From Node's shared pool (a small Buffer.alloc is an allocation of its own), zeroed.
+      const local = Buffer.allocUnsafe(30 + name.length + (big ? 20 : 0)).fill(0);
       local.writeUInt32LE(0x04034b50, 0);
       common(local, 4);
       local.writeUInt32LE(big ? MAX32 : info.compressedSize, 18);
@@ -235,7 +272,7 @@ export async function writeZip(
       }
 
       const extraLen = wide.some(Boolean) ? 4 + 8 * wide.filter(Boolean).length : 0;
-      const cd = Buffer.alloc(46 + name.length + extraLen);
+      const cd = central.take(46 + name.length + extraLen);
       cd.writeUInt32LE(0x02014b50, 0);
       cd.writeUInt16LE(MADE_BY, 4);
       common(cd, 6);
@@ -258,13 +295,12 @@ export async function writeZip(
           x += 8;
         }
       }
-      central.push(cd);
     }
 
     const cdOffset = out.offset;
-    for (const cd of central) await out.push(cd);
+    for (const piece of central.done()) await out.push(piece);
     const cdSize = out.offset - cdOffset;
-    const count = ready.length;
+    const count = sorted.length;
     const zip64 = force || count >= MAX16 || cdSize >= MAX32 || cdOffset >= MAX32;
     if (zip64) {
       const z = Buffer.alloc(56 + 20);
