@@ -14,6 +14,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import v8 from 'node:v8';
 import type { Argv } from 'yargs';
 import type Yargs from 'yargs/yargs';
 import { BundleError, DetectorError, ExitCode, UsageError } from './errors.js';
@@ -705,7 +706,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 }
 
 /** Entry point for the `aliscrub` binary: wires the real process into {@link runCli}. */
+/** Heap growth after a full GC, in percent (see {@link main}). */
+const HEAP_GROWING_PERCENT = 50;
+
 export async function main(): Promise<void> {
+  // V8 lets a heap grow to up to 4x what survived the last full GC before collecting again, and
+  // on 100 000 small files ~80 MB of live records became ~290 MB of heap. 1.5x keeps the process
+  // (and its workers: the flag is process-wide) near its live size for a few % more GC time.
+  // Process-wide, so set here and not by the library.
+  v8.setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   const controller = new AbortController();
   const onSignal = (): void => controller.abort();
   process.once('SIGINT', onSignal);
