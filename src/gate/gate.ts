@@ -148,23 +148,30 @@ interface Table {
   readonly paths: string[];
   /** The findings of each file in `paths`. */
   readonly columns: FindingColumns[];
+  /** Index of each file's first finding in the per-finding arrays (files are stored in order). */
+  readonly firstOf: number[];
   /** Findings stored. */
   count: number;
-  /** Per finding: index into `paths`, its index in that file's findings, its end, and flags. */
-  readonly file: Uint32Array;
+  /** Per finding: its index in its file's findings, its end, and flags. */
   readonly index: Uint32Array;
-  readonly endLine: Float64Array;
-  readonly endColumn: Float64Array;
+  /** End line and column: 32-bit unless one does not fit (then 64-bit floats, exact to 2^53). */
+  endLine: Uint32Array | Float64Array;
+  endColumn: Uint32Array | Float64Array;
   /** Bit 0: fails the gate; bits 1–2: index into {@link SUPPRESSIONS}. */
   readonly flags: Uint8Array;
   /** No two files share a report path (so each path's findings come together). */
   grouped: boolean;
 }
 
+/** Stores `v` at `k` in the table's `key` array, widening it to Float64Array if `v` does not fit 32 bits. */
+function setWide(t: Table, key: 'endLine' | 'endColumn', k: number, v: number): void {
+  if (t[key] instanceof Uint32Array && !(v >= 0 && v <= 0xffffffff)) t[key] = Float64Array.from(t[key]);
+  t[key][k] = v;
+}
+
 const tables = new WeakMap<GateResult, Table>();
 
-function gateFinding(t: Table, i: number): GateFinding {
-  const file = t.file[i]!;
+function gateFinding(t: Table, file: number, i: number): GateFinding {
   const xs = t.columns[file]!;
   const k = t.index[i]!;
   const flags = t.flags[i]!;
@@ -186,7 +193,11 @@ function gateFinding(t: Table, i: number): GateFinding {
 }
 
 function* tableFindings(t: Table): Generator<GateFinding> {
-  for (let i = 0; i < t.count; i++) yield gateFinding(t, i);
+  let file = 0;
+  for (let i = 0; i < t.count; i++) {
+    while (file + 1 < t.firstOf.length && t.firstOf[file + 1]! <= i) file++;
+    yield gateFinding(t, file, i);
+  }
 }
 
 /**
@@ -243,11 +254,11 @@ export async function evaluateGate(scan: ScanResult, opts: GateOptions): Promise
   const table: Table = {
     paths: [],
     columns: [],
+    firstOf: [],
     count: 0,
-    file: new Uint32Array(total),
     index: new Uint32Array(total),
-    endLine: new Float64Array(total),
-    endColumn: new Float64Array(total),
+    endLine: new Uint32Array(total),
+    endColumn: new Uint32Array(total),
     flags: new Uint8Array(total),
     grouped: true,
   };
@@ -300,8 +311,9 @@ export async function evaluateGate(scan: ScanResult, opts: GateOptions): Promise
     const absForLists = path.join(scan.base, f.path);
     const allowed = opts.allowlist?.forFile(absForLists);
     const baselined = opts.baseline?.forFile(absForLists);
-    const fileIndex = table.paths.push(rp) - 1;
+    table.paths.push(rp);
     table.columns.push(xs);
+    table.firstOf.push(table.count);
     if (pathsSeen.has(rp)) table.grouped = false;
     pathsSeen.add(rp);
     // Files are already in path order (the manifest's); order each file's findings by position.
@@ -320,10 +332,9 @@ export async function evaluateGate(scan: ScanResult, opts: GateOptions): Promise
       const failsGate = !why && (fails[category] ?? failsAt(category, opts.failOn));
       if (failsGate) failing++;
       const k = table.count++;
-      table.file[k] = fileIndex;
       table.index[k] = i;
-      table.endLine[k] = exact ? exact.ends![2 * i]! : line;
-      table.endColumn[k] = exact ? exact.ends![2 * i + 1]! : estimatedEndColumn({ column: xs.column(i), start: xs.start(i), end: xs.end(i) });
+      setWide(table, 'endLine', k, exact ? exact.ends![2 * i]! : line);
+      setWide(table, 'endColumn', k, exact ? exact.ends![2 * i + 1]! : estimatedEndColumn({ column: xs.column(i), start: xs.start(i), end: xs.end(i) }));
       table.flags[k] = (failsGate ? 1 : 0) | (why << 1);
     }
     files.push({ path: rp, status: f.status === 'stripped' ? 'stripped' : 'scanned', findings: counted });
