@@ -14,6 +14,8 @@ import unzipper from 'unzipper';
 import { writeZip } from '../src/bundle/zip.js';
 import { validateManifest } from '../src/manifest-schema.js';
 import type { Manifest } from '../src/manifest.js';
+import { computeTotals } from '../src/manifest.js';
+import { redactionsMdChunks, renderRedactionsMd } from '../src/bundle/redactions-md.js';
 import { cli } from './helpers/cli.js';
 import { occurrences, readValueList } from './helpers/canaries.js';
 import { FIXTURES, SAMPLE } from './helpers/paths.js';
@@ -140,5 +142,32 @@ describe('pack on the sample incident', () => {
     const run = await cli(['verify', notZip], { cwd: work });
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('not.zip');
+  });
+});
+
+describe('REDACTIONS.md in pieces', () => {
+  it('joins its ~64 KiB pieces with every line break in place (3000 files)', () => {
+    const files = Array.from({ length: 3000 }, (_, i) => ({
+      path: `logs/host-${String(i).padStart(4, '0')}/a-rather-long-file-name-to-cross-piece-boundaries.log`,
+      status: 'clean' as const,
+      bytesIn: 1,
+      bytesOut: 1,
+      sha256: '0'.repeat(64),
+      encoding: 'utf-8',
+      bom: false,
+      compression: 'none',
+      counts: {},
+      findings: [],
+    })) as unknown as Manifest['files'];
+    const m = { tool: { name: 'aliscrub', version: '0' }, createdAt: '2026-01-01T00:00:00.000Z', files, totals: computeTotals(files) } as unknown as Manifest;
+    const pieces = [...redactionsMdChunks(m, new Map())];
+    expect(pieces.length).toBeGreaterThan(2);
+    for (const p of pieces.slice(0, -1)) expect(p.length).toBeGreaterThanOrEqual(64 * 1024);
+    const text = pieces.join('');
+    expect(text).toBe(renderRedactionsMd(m, new Map()));
+    const rows = files.map((f) => `| evidence/${f.path} | clean | 0 |`);
+    expect(text).toContain(`| file | status | replacements |\n|---|---|---|\n${rows.join('\n')}\n`);
+    expect(text.startsWith('# Redaction summary\n\n')).toBe(true);
+    expect(text.endsWith(`${rows.at(-1)}\n`)).toBe(true);
   });
 });
