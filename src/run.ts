@@ -635,10 +635,11 @@ async function processAll(p: Prepared, staging: Staging | undefined, names: read
         if (remote) {
           const res = await pool!.run({ entry, name: names[i]!, stagingDir: staging?.dir, deflateLevel: packing?.level });
           for (const w of res.warnings) p.log.warn(w);
-          for (const [name, info] of res.packed ?? []) packing?.entries.set(name, info);
+          // A worker's results carry their own copy of the name: share this thread's.
+          const own = (name: string): string => (name === names[i] ? names[i]! : name);
+          for (const [name, info] of res.packed ?? []) packing?.entries.set(own(name), info);
           records = res.records;
-          // A worker's records carry their own copy of the name: share this thread's.
-          for (const r of records) if (r.path === names[i]) (r as { path: string }).path = names[i]!;
+          for (const r of records) (r as { path: string }).path = own(r.path);
           compactRecords(records, store, idStrings);
         } else {
           records = await processEntry(packing ? { ...p, packing } : p, entry, names[i]!, destFor);
