@@ -18,7 +18,7 @@ import type { FindingColumns } from '../findings.js';
 import type { ScanResult } from '../run.js';
 import type { Allowlist } from './allowlist.js';
 import type { Baseline } from './baseline.js';
-import { allowedInline, estimatedEndColumn, inspectFileCompact } from './inspect.js';
+import { allowedInline, estimatedEndColumn, inspectFileCompact, inspectable } from './inspect.js';
 import type { CompactInspection } from './inspect.js';
 import { failsAt } from './policy.js';
 import type { FailOn } from './policy.js';
@@ -225,11 +225,8 @@ export async function evaluateGate(scan: ScanResult, opts: GateOptions): Promise
   const known = new Set(reportedDetectors(scan.ruleset).map((d) => d.id));
   const absOf = (f: FileRecord): string => scan.sources.get(f.path) ?? path.join(scan.base, f.path);
   const reportPath = (f: FileRecord): string => posix(path.relative(opts.root, path.join(scan.base, f.path))) || f.path;
-  // Only a plain UTF-8 file on disk can be re-read at the manifest's offsets; archive members,
-  // decoded (UTF-16, GB18030) and decompressed files keep estimated ends and their markers are
-  // not read (their findings stay: fail closed).
-  const rereadable = (f: FileRecord): boolean =>
-    (f.status === 'redacted' || f.status === 'clean') && f.findings.length > 0 && scan.sources.has(f.path) && f.encoding === 'utf-8' && f.compression === 'none';
+  // Only a plain UTF-8 file on disk (a source, not an archive member) is re-read.
+  const rereadable = (f: FileRecord): boolean => inspectable(f) && scan.sources.has(f.path);
 
   // Re-read files with findings for markers and end positions: a bounded window of reads runs
   // ahead of the file being evaluated, in manifest order, and each file's inspection is dropped

@@ -14,7 +14,7 @@
  */
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import type { Finding } from '../manifest.js';
+import type { FileRecord, Finding } from '../manifest.js';
 import { findingColumns } from '../findings.js';
 import type { FindingColumns } from '../findings.js';
 
@@ -59,6 +59,15 @@ export interface CompactInspection {
   readonly markers: readonly Marker[];
   /** End line and column of each finding, interleaved. Present when consistent. */
   readonly ends?: Float64Array;
+}
+
+/**
+ * True when a scanned file on disk can be re-read at its manifest offsets: a plain UTF-8 file
+ * with findings. Archive members, decoded (UTF-16, GB18030) and decompressed files are not: they
+ * keep estimated ends and their markers are not read (their findings stay: fail closed).
+ */
+export function inspectable(f: FileRecord): boolean {
+  return (f.status === 'redacted' || f.status === 'clean') && f.findings.length > 0 && f.encoding === 'utf-8' && f.compression === 'none';
 }
 
 /** Estimated end when the file cannot be re-read: same line, one column per byte. */
