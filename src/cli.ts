@@ -356,7 +356,8 @@ async function gatedScan(args: GateArgs, io: CliIo, log: Logger, setup: GateSetu
     // are capped per detector and counted. A baseline lists everything it records.
     const uncapped = CATEGORIES.filter((c) => failsAt(c, failOn));
     const findingsCap = setup.label === 'baseline' ? false : { ...DEFAULT_FINDINGS_CAP, uncapped: [...DEFAULT_FINDINGS_CAP.uncapped, ...uncapped] };
-    result = await scan({ ...(await runOptions(args, io, log, config, key)), onCollected: hooks.onCollected, onFileDone: hooks.onFileDone, findingsCap });
+    // Each file is inspected for the gate by the thread that scans it, not after the scan, serially.
+    result = await scan({ ...(await runOptions(args, io, log, config, key)), onCollected: hooks.onCollected, onFileDone: hooks.onFileDone, findingsCap, inspectForGate: true });
   } finally {
     hooks.stop();
   }

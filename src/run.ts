@@ -53,6 +53,8 @@ import type { ZipEntry } from './bundle/zip.js';
 import { createPacker, packBuffer } from './bundle/deflate.js';
 import type { PackedData } from './bundle/deflate.js';
 import { redactionsMdChunks } from './bundle/redactions-md.js';
+import { inspectFileCompact, inspectable } from './gate/inspect.js';
+import type { CompactInspection } from './gate/inspect.js';
 import { VERSION } from './version.js';
 
 /** Options shared by every command. */
@@ -105,6 +107,13 @@ export interface RunOptions {
    * are marked `unscanned` in the manifest and fail `scan` unless unscanned inputs are allowed.
    */
   readonly includeUnscanned?: readonly string[];
+  /**
+   * `scan` only: the thread that scans a plain UTF-8 file with findings also re-reads it at once
+   * (while it is in the page cache) for the gate's inline markers and end positions, and the
+   * result's {@link ScanResult.inspections} holds them. Set it when the result goes to
+   * `evaluateGate`, which otherwise re-reads those files itself, serially, after the scan.
+   */
+  readonly inspectForGate?: boolean;
   /** Leave out files larger than this many bytes; 0 = no limit. @default 0 */
   readonly maxFileBytes?: number;
   /** Fixed timestamp in seconds since the epoch (SOURCE_DATE_EPOCH) for the manifest and zip entries. */
@@ -136,6 +145,12 @@ export interface ScanResult {
   readonly ruleset: Ruleset;
   /** Worker threads the run used (1 = main thread only). */
   readonly threads: number;
+  /**
+   * With {@link RunOptions.inspectForGate}: the gate's re-read of each file it would re-read, done
+   * when the file was scanned, keyed by its manifest record. `evaluateGate` uses and removes each
+   * one (so a second evaluation re-reads); a record without one is re-read then.
+   */
+  readonly inspections?: Map<FileRecord, CompactInspection>;
 }
 
 /** What `redact` and `pack` return. */
@@ -157,6 +172,8 @@ interface Engine {
   readonly fingerprints: Fingerprinter;
   /** The fingerprint key (given or drawn for this run), shared with workers so tokens agree. */
   readonly key: Buffer;
+  /** Ids of the loaded detectors: an inline marker naming anything else allows nothing. */
+  readonly detectorIds: ReadonlySet<string>;
   readonly log: Logger;
   readonly opts: RunOptions;
   readonly limits: ArchiveLimits;
@@ -223,6 +240,7 @@ async function buildEngine(opts: RunOptions, key: Buffer): Promise<Engine> {
     ruleset,
     scanner,
     fingerprints,
+    detectorIds: new Set(reportedDetectors(ruleset).map((d) => d.id)),
     ...(ruleset.structural ? { structure: { keys: await loadSecretKeys(), scanner, fingerprints, mint: opts.tokenMinter, maxBytes: opts.maxStructuredBytes } } : {}),
     key,
     log: opts.log ?? silentLogger,
@@ -292,6 +310,17 @@ async function processEntry(p: Engine, entry: Entry, name: string, destFor: Dest
   // Binary found while reading (a NUL byte): a file can be read again, unlike an archive member.
   if (rec.status === 'excluded' && rec.reason === 'binary' && includesUnscanned(p, entry.path)) return [await copyUnscanned(p, open, name, await destFor(name))];
   return [rec];
+}
+
+/**
+ * The gate's re-read (src/gate/inspect.ts) of a top-level entry just processed, while its pages
+ * are still cached; undefined when the gate would not re-read it (an archive, a decoded or
+ * decompressed file, no findings).
+ */
+async function inspectProcessed(p: Engine, entry: Entry, records: readonly FileRecord[]): Promise<CompactInspection | undefined> {
+  const r = records.length === 1 ? records[0]! : undefined;
+  if (!r || archiveKind(entry.path) || !inspectable(r)) return undefined;
+  return inspectFileCompact(entry.absolutePath, r.bytesIn, r.findings, p.detectorIds);
 }
 
 // micromatch (CommonJS, ~15 ms to load) is needed only with --include-unscanned globs.
@@ -597,7 +626,8 @@ export async function createEntryProcessor(init: WorkerInit): Promise<(job: Pool
     const destFor: DestFor = dir ? (name) => evidencePath(dir, name) : async () => undefined;
     const packing: Packing | undefined = job.deflateLevel !== undefined ? { level: job.deflateLevel, entries: new Map() } : undefined;
     const records = await processEntry({ ...engine, log, packing }, job.entry, job.name, destFor);
-    return { records, warnings, ...(packing ? { packed: [...packing.entries] } : {}) };
+    const inspection = job.inspect ? await inspectProcessed(engine, job.entry, records) : undefined;
+    return { records, warnings, ...(packing ? { packed: [...packing.entries] } : {}), ...(inspection ? { inspection } : {}) };
   };
 }
 
@@ -606,8 +636,15 @@ export async function createEntryProcessor(init: WorkerInit): Promise<(job: Pool
  * records come back in path order whatever order files finish in.
  * @param staging where redacted copies go; undefined = scan only.
  * @param packing `pack`: write staged files as zip entry data and collect their header facts here.
+ * @param inspections `scan` for the gate: inspect each file where it is scanned, into this map.
  */
-async function processAll(p: Prepared, staging: Staging | undefined, names: readonly string[] = entryNames(p), packing?: Packing): Promise<FileRecord[]> {
+async function processAll(
+  p: Prepared,
+  staging: Staging | undefined,
+  names: readonly string[] = entryNames(p),
+  packing?: Packing,
+  inspections?: Map<FileRecord, CompactInspection>,
+): Promise<FileRecord[]> {
   const destFor: DestFor = staging ? (name) => staging.evidenceFile(name) : async () => undefined;
   const threads = threadCount(p);
   const perWorker = p.opts.concurrency ?? 4;
@@ -624,6 +661,9 @@ async function processAll(p: Prepared, staging: Staging | undefined, names: read
   const store = new FindingStore();
   let next = 0;
   const take = (): number | undefined => (next < queue.length ? queue[next++] : undefined);
+  // The gate re-reads the file that `sources` gives for a name, the last entry of that name
+  // (names are redacted: two may meet): only that entry's inspection can stand in for it.
+  const lastOfName = inspections ? new Map(names.map((n, i) => [n, i] as const)) : undefined;
   let failure: { error: unknown } | undefined;
   /** One lane: takes entries from the shared queue until it is empty or something failed. */
   const lane = async (remote: boolean): Promise<void> => {
@@ -631,20 +671,26 @@ async function processAll(p: Prepared, staging: Staging | undefined, names: read
       try {
         p.opts.signal?.throwIfAborted();
         const entry = p.collected.entries[i]!;
+        const inspect = lastOfName?.get(names[i]!) === i;
         let records: FileRecord[];
+        let inspection: CompactInspection | undefined;
         if (remote) {
-          const res = await pool!.run({ entry, name: names[i]!, stagingDir: staging?.dir, deflateLevel: packing?.level });
+          const res = await pool!.run({ entry, name: names[i]!, stagingDir: staging?.dir, deflateLevel: packing?.level, inspect });
           for (const w of res.warnings) p.log.warn(w);
           // A worker's results carry their own copy of the name: share this thread's.
           const own = (name: string): string => (name === names[i] ? names[i]! : name);
           for (const [name, info] of res.packed ?? []) packing?.entries.set(own(name), info);
           records = res.records;
           for (const r of records) (r as { path: string }).path = own(r.path);
+          inspection = res.inspection;
           compactRecords(records, store, idStrings);
         } else {
           records = await processEntry(packing ? { ...p, packing } : p, entry, names[i]!, destFor);
+          if (inspect) inspection = await inspectProcessed(p, entry, records);
           compactRecords(records, store, undefined);
         }
+        // compactRecords changes records in place: the key is the manifest's record.
+        if (inspection) inspections!.set(records[0]!, inspection);
         for (const r of records) p.opts.onFileDone?.(r, entry.size / records.length);
         results[i] = records;
       } catch (error) {
@@ -701,9 +747,10 @@ function buildManifest(p: Prepared, files: FileRecord[]): Manifest {
 export async function scan(opts: RunOptions): Promise<ScanResult> {
   const p = await prepare(opts);
   const names = entryNames(p);
-  const files = await processAll(p, undefined, names);
+  const inspections = opts.inspectForGate ? new Map<FileRecord, CompactInspection>() : undefined;
+  const files = await processAll(p, undefined, names, undefined, inspections);
   const sources = new Map(p.collected.entries.map((e, i) => [names[i]!, e.absolutePath] as const));
-  return { manifest: buildManifest(p, files), base: p.collected.base, sources, ruleset: p.ruleset, threads: threadCount(p) };
+  return { manifest: buildManifest(p, files), base: p.collected.base, sources, ruleset: p.ruleset, threads: threadCount(p), ...(inspections ? { inspections } : {}) };
 }
 
 /**

@@ -66,7 +66,7 @@ export interface CompactInspection {
  * with findings. Archive members, decoded (UTF-16, GB18030) and decompressed files are not: they
  * keep estimated ends and their markers are not read (their findings stay: fail closed).
  */
-export function inspectable(f: FileRecord): boolean {
+export function inspectable(f: FileRecord): f is Extract<FileRecord, { readonly status: 'redacted' | 'clean' }> {
   return (f.status === 'redacted' || f.status === 'clean') && f.findings.length > 0 && f.encoding === 'utf-8' && f.compression === 'none';
 }
 

@@ -12,6 +12,7 @@ import { Worker } from 'node:worker_threads';
 import type { Entry } from '../source/entry.js';
 import type { FileRecord } from '../manifest.js';
 import type { PackedData } from '../bundle/deflate.js';
+import type { CompactInspection } from '../gate/inspect.js';
 
 /** A job: one top-level entry. */
 export interface PoolJob {
@@ -22,6 +23,8 @@ export interface PoolJob {
   readonly stagingDir?: string;
   /** `pack`: write staged files as zip entry data deflated at this level (0 = stored); undefined = plain copies. */
   readonly deflateLevel?: number;
+  /** `scan` for the gate: also re-read the file for inline markers and end positions (src/gate/inspect.ts). */
+  readonly inspect?: boolean;
 }
 
 /** A finished job. */
@@ -31,6 +34,8 @@ export interface PoolResult {
   readonly warnings: string[];
   /** With `deflateLevel`: zip header facts of each staged file, by manifest path. */
   readonly packed?: ReadonlyArray<readonly [string, PackedData]>;
+  /** With `inspect`: the gate's inspection of the file, when the gate would re-read it. */
+  readonly inspection?: CompactInspection;
 }
 
 type FromWorker =

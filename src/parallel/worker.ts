@@ -5,15 +5,21 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createEntryProcessor } from '../run.js';
 import type { WorkerInit } from '../run.js';
-import type { PoolJob } from './pool.js';
+import type { PoolJob, PoolResult } from './pool.js';
 
 const port = parentPort;
 if (!port) throw new Error('worker.ts must run as a worker thread');
 
+/** Moved, not copied: an inspection's ends (16 bytes per finding) own their buffer. */
+function transferable(result: PoolResult): ArrayBuffer[] {
+  const ends = result.inspection?.ends;
+  return ends && ends.byteOffset === 0 && ends.byteLength === ends.buffer.byteLength && ends.buffer instanceof ArrayBuffer ? [ends.buffer] : [];
+}
+
 const handle = await createEntryProcessor(workerData as WorkerInit);
 port.on('message', (msg: { id: number; job: PoolJob }) => {
   handle(msg.job).then(
-    (result) => port.postMessage({ type: 'done', id: msg.id, result }),
+    (result) => port.postMessage({ type: 'done', id: msg.id, result }, transferable(result)),
     (err: unknown) => port.postMessage({ type: 'error', id: msg.id, message: err instanceof Error ? err.message : String(err) }),
   );
 });
