@@ -147,8 +147,8 @@ export interface ScanResult {
   readonly threads: number;
   /**
    * With {@link RunOptions.inspectForGate}: the gate's re-read of each file it would re-read, done
-   * when the file was scanned, keyed by its manifest record. `evaluateGate` uses and removes each
-   * one (so a second evaluation re-reads); a record without one is re-read then.
+   * when the file was scanned, keyed by its manifest record. `evaluateGate` takes them all out
+   * (a second evaluation of the same result re-reads); a record without one is re-read then.
    */
   readonly inspections?: Map<FileRecord, CompactInspection>;
 }

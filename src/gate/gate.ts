@@ -228,21 +228,22 @@ export async function evaluateGate(scan: ScanResult, opts: GateOptions): Promise
   // Only a plain UTF-8 file on disk (a source, not an archive member) is re-read.
   const rereadable = (f: FileRecord): boolean => inspectable(f) && scan.sources.has(f.path);
 
-  // Files the scan inspected already (RunOptions.inspectForGate) are taken out of the scan
-  // result; the others are re-read for markers and end positions: a bounded window of reads runs
-  // ahead of the file being evaluated, in manifest order. Each file's inspection is dropped as
-  // soon as its findings are placed.
+  // Files the scan inspected already (RunOptions.inspectForGate) are not read again; the others
+  // are re-read for markers and end positions: a bounded window of reads runs ahead of the file
+  // being evaluated, in manifest order. Each file's inspection is dropped as soon as its findings
+  // are placed.
   const concurrency = Math.max(1, Math.floor(opts.concurrency ?? 4));
   const toRead: number[] = [];
   const inspected = new Map<number, CompactInspection>();
   manifest.files.forEach((f, i) => {
     if (!inspectable(f) || !scan.sources.has(f.path)) return; // rereadable(f), spelled out to narrow f
     const given = scan.inspections?.get(f);
-    scan.inspections?.delete(f);
     // One end per finding, or it was made for other findings: re-read.
     if (given && (!given.consistent || given.ends?.length === 2 * f.findings.length)) inspected.set(i, given);
     else toRead.push(i);
   });
+  // Taken out of the scan result: held here only until used.
+  scan.inspections?.clear();
   const reading = new Map<number, Promise<CompactInspection>>();
   let nextRead = 0;
   const readAhead = (): void => {
