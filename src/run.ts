@@ -55,6 +55,7 @@ import type { PackedData } from './bundle/deflate.js';
 import { redactionsMdChunks } from './bundle/redactions-md.js';
 import { inspectFileCompact, inspectable } from './gate/inspect.js';
 import type { CompactInspection } from './gate/inspect.js';
+import { Inspections } from './gate/inspections.js';
 import { VERSION } from './version.js';
 
 /** Options shared by every command. */
@@ -147,10 +148,10 @@ export interface ScanResult {
   readonly threads: number;
   /**
    * With {@link RunOptions.inspectForGate}: the gate's re-read of each file it would re-read, done
-   * when the file was scanned, keyed by its manifest record. `evaluateGate` takes them all out
+   * when the file was scanned, by manifest record. `evaluateGate` uses them and then clears them
    * (a second evaluation of the same result re-reads); a record without one is re-read then.
    */
-  readonly inspections?: Map<FileRecord, CompactInspection>;
+  readonly inspections?: Inspections;
 }
 
 /** What `redact` and `pack` return. */
@@ -643,7 +644,7 @@ async function processAll(
   staging: Staging | undefined,
   names: readonly string[] = entryNames(p),
   packing?: Packing,
-  inspections?: Map<FileRecord, CompactInspection>,
+  inspections?: Inspections,
 ): Promise<FileRecord[]> {
   const destFor: DestFor = staging ? (name) => staging.evidenceFile(name) : async () => undefined;
   const threads = threadCount(p);
@@ -690,7 +691,7 @@ async function processAll(
           compactRecords(records, store, undefined);
         }
         // compactRecords changes records in place: the key is the manifest's record.
-        if (inspection) inspections!.set(records[0]!, inspection);
+        if (inspection) inspections!.add(records[0]!, inspection);
         for (const r of records) p.opts.onFileDone?.(r, entry.size / records.length);
         results[i] = records;
       } catch (error) {
@@ -747,7 +748,7 @@ function buildManifest(p: Prepared, files: FileRecord[]): Manifest {
 export async function scan(opts: RunOptions): Promise<ScanResult> {
   const p = await prepare(opts);
   const names = entryNames(p);
-  const inspections = opts.inspectForGate ? new Map<FileRecord, CompactInspection>() : undefined;
+  const inspections = opts.inspectForGate ? new Inspections() : undefined;
   const files = await processAll(p, undefined, names, undefined, inspections);
   const sources = new Map(p.collected.entries.map((e, i) => [names[i]!, e.absolutePath] as const));
   return { manifest: buildManifest(p, files), base: p.collected.base, sources, ruleset: p.ruleset, threads: threadCount(p), ...(inspections ? { inspections } : {}) };

@@ -9,6 +9,8 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { evaluateGate } from '../src/gate/gate.js';
+import { Inspections } from '../src/gate/inspections.js';
+import type { FileRecord } from '../src/manifest.js';
 import type { GateResult } from '../src/gate/gate.js';
 import { jsonChunks } from '../src/report/json.js';
 import { sarifChunks } from '../src/report/sarif.js';
@@ -50,7 +52,8 @@ describe('inspection where files are scanned', () => {
       expect(r.threads).toBe(threads);
       // Only the plain UTF-8 file with findings: not the clean one, the .gz, the UTF-16 file or the member.
       const a = r.manifest.files.find((f) => f.path === 'a.log')!;
-      expect([...r.inspections!.keys()]).toEqual([a]);
+      expect(r.inspections!.size).toBe(1);
+      expect(r.inspections!.has(a)).toBe(true);
       const ins = r.inspections!.get(a)!;
       expect(ins.consistent).toBe(true);
       expect(ins.markers).toEqual([{ line: 1, detectors: 'all', unknownId: false }]);
@@ -114,5 +117,35 @@ describe('inspection where files are scanned', () => {
     expect(out[1]).toBe(out[0]);
     expect(out[0]).toContain('"suppressed": "inline"');
     rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('the store of inspections', () => {
+  const record = (n: number): FileRecord =>
+    ({ path: `f${n}`, status: 'redacted', bytesIn: 0, encoding: 'utf-8', bom: false, compression: 'none', counts: {}, findings: new Array(n).fill(undefined) }) as unknown as FileRecord;
+  const endsOf = (n: number, seed: number): Float64Array => Float64Array.from({ length: 2 * n }, (_, i) => seed + i);
+
+  it('gives back what it was given: shared chunks, large ends on their own, markers, inconsistent files', () => {
+    const store = new Inspections();
+    const marker = { line: 3, detectors: 'all' as const, unknownId: false };
+    // Enough files to fill more than one shared chunk, and one past the size kept on its own.
+    const files = Array.from({ length: 40 }, (_, k) => ({ n: k === 7 ? 40_000 : 1 + k * 97, seed: k * 1e6 })).map((x) => ({ ...x, f: record(x.n) }));
+    for (const { f, n, seed } of files) expect(store.add(f, { consistent: true, markers: seed === 3e6 ? [marker] : [], ends: endsOf(n, seed) })).toBe(true);
+    const bad = record(2);
+    expect(store.add(bad, { consistent: true, markers: [], ends: endsOf(3, 0) })).toBe(false); // ends for other findings
+    const changed = record(5);
+    expect(store.add(changed, { consistent: false, markers: [] })).toBe(true);
+    expect(store.size).toBe(41);
+    for (const { f, n, seed } of files) {
+      const got = store.get(f)!;
+      expect(got.consistent).toBe(true);
+      expect(got.markers).toEqual(seed === 3e6 ? [marker] : []);
+      expect(got.ends).toEqual(endsOf(n, seed));
+    }
+    expect(store.has(bad)).toBe(false);
+    expect(store.get(changed)).toEqual({ consistent: false, markers: [] });
+    store.clear();
+    expect(store.size).toBe(0);
+    expect(store.get(files[0]!.f)).toBeUndefined();
   });
 });

@@ -228,22 +228,16 @@ export async function evaluateGate(scan: ScanResult, opts: GateOptions): Promise
   // Only a plain UTF-8 file on disk (a source, not an archive member) is re-read.
   const rereadable = (f: FileRecord): boolean => inspectable(f) && scan.sources.has(f.path);
 
-  // Files the scan inspected already (RunOptions.inspectForGate) are not read again; the others
+  // Files the scan inspected already (RunOptions.inspectForGate) are not read again. The others
   // are re-read for markers and end positions: a bounded window of reads runs ahead of the file
-  // being evaluated, in manifest order. Each file's inspection is dropped as soon as its findings
-  // are placed.
+  // being evaluated, in manifest order, and each re-read is dropped as soon as its findings are
+  // placed.
+  const given = scan.inspections;
   const concurrency = Math.max(1, Math.floor(opts.concurrency ?? 4));
   const toRead: number[] = [];
-  const inspected = new Map<number, CompactInspection>();
   manifest.files.forEach((f, i) => {
-    if (!inspectable(f) || !scan.sources.has(f.path)) return; // rereadable(f), spelled out to narrow f
-    const given = scan.inspections?.get(f);
-    // One end per finding, or it was made for other findings: re-read.
-    if (given && (!given.consistent || given.ends?.length === 2 * f.findings.length)) inspected.set(i, given);
-    else toRead.push(i);
+    if (rereadable(f) && !given?.has(f)) toRead.push(i);
   });
-  // Taken out of the scan result: held here only until used.
-  scan.inspections?.clear();
   const reading = new Map<number, Promise<CompactInspection>>();
   let nextRead = 0;
   const readAhead = (): void => {
@@ -297,9 +291,8 @@ export async function evaluateGate(scan: ScanResult, opts: GateOptions): Promise
     if (f.status === 'stripped') unscanned.push({ path: rp, status: 'stripped', reason: 'pixels-unscanned' });
     let ins: CompactInspection | undefined;
     if (rereadable(f)) {
-      ins = inspected.get(fi);
-      if (ins) inspected.delete(fi);
-      else {
+      ins = given?.get(f);
+      if (!ins) {
         readAhead();
         ins = await reading.get(fi)!;
         reading.delete(fi);
@@ -348,6 +341,8 @@ export async function evaluateGate(scan: ScanResult, opts: GateOptions): Promise
     }
     files.push({ path: rp, status: f.status === 'stripped' ? 'stripped' : 'scanned', findings: counted });
   }
+  // The scan's inspections are not kept past the gate (16 bytes per finding).
+  given?.clear();
   let materialized: GateFinding[] | undefined;
   const result: GateResult = {
     failOn: opts.failOn,
