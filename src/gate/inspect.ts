@@ -226,18 +226,18 @@ export async function inspectFileCompact(file: string, size: number, list: reado
       const chunk = buf.subarray(0, bytesRead);
       const chunkStart = pos;
       const chunkEnd = chunkStart + bytesRead;
-      // Markers: search the carry (end of the previous chunk) plus this chunk.
-      const hay = carry ? Buffer.concat([carry, chunk]) : chunk;
-      const hayStart = chunkStart - (carry?.length ?? 0);
-      let inChunk: number[] | undefined;
-      for (let i = hay.indexOf(MARKER_BYTES); i >= 0; i = hay.indexOf(MARKER_BYTES, i + 1)) {
-        const g = hayStart + i;
-        // A marker that started in the carry holds no newline, so it is on the current line.
-        if (g < chunkStart) {
-          markerPos.push(g);
+      // Markers: one that starts in the carry (end of the previous chunk) is searched in the carry
+      // plus this chunk's first bytes (not a copy of the whole chunk); the others in this chunk.
+      if (carry) {
+        const edge = Buffer.concat([carry, chunk.subarray(0, MARKER_BYTES.length - 1)]);
+        for (let i = edge.indexOf(MARKER_BYTES); i >= 0 && i < carry.length; i = edge.indexOf(MARKER_BYTES, i + 1)) {
+          // It holds no newline, so it is on the current line.
+          markerPos.push(chunkStart - carry.length + i);
           markerLine.push(line);
-        } else (inChunk ??= []).push(g);
+        }
       }
+      let inChunk: number[] | undefined;
+      for (let i = chunk.indexOf(MARKER_BYTES); i >= 0; i = chunk.indexOf(MARKER_BYTES, i + 1)) (inChunk ??= []).push(chunkStart + i);
       let cursor = 0; // chunk index the line count has reached
       const advance = (to: number): void => {
         for (let nl = chunk.indexOf(0x0a, cursor); nl >= 0 && nl < to; nl = chunk.indexOf(0x0a, nl + 1)) {
@@ -280,7 +280,7 @@ export async function inspectFileCompact(file: string, size: number, list: reado
       }
       advance(bytesRead);
       column(bytesRead); // the column is carried into the next chunk
-      carry = Buffer.from(hay.subarray(Math.max(0, hay.length - (MARKER_BYTES.length - 1))));
+      carry = Buffer.from(chunk.subarray(chunk.length - (MARKER_BYTES.length - 1))); // a full chunk: longer than that
     }
     if (pos !== size) return INCONSISTENT;
     // Offsets at the very end of the file.
