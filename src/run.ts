@@ -637,7 +637,7 @@ export async function createEntryProcessor(init: WorkerInit): Promise<(job: Pool
  * records come back in path order whatever order files finish in.
  * @param staging where redacted copies go; undefined = scan only.
  * @param packing `pack`: write staged files as zip entry data and collect their header facts here.
- * @param inspections `scan` for the gate: inspect each file where it is scanned, into this map.
+ * @param inspections `scan` for the gate: inspect each file where it is scanned, into this store.
  */
 async function processAll(
   p: Prepared,

@@ -20,7 +20,7 @@ const INCONSISTENT = -1;
 const OWN_ARRAY = -2;
 const NO_MARKERS: readonly Marker[] = Object.freeze([]);
 
-/** The gate's inspections of a scan's files, by manifest record: what {@link ScanResult.inspections} holds. */
+/** The gate's inspections of a scan's files, by manifest record (`ScanResult.inspections`). */
 export class Inspections {
   private readonly chunks: Float64Array[] = [];
   /** Floats used in the last chunk. */
@@ -64,6 +64,7 @@ export class Inspections {
     return true;
   }
 
+  /** True when `f` has an inspection here. */
   has(f: FileRecord): boolean {
     return this.at.has(f);
   }
