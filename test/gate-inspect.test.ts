@@ -10,7 +10,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { evaluateGate } from '../src/gate/gate.js';
 import { Inspections } from '../src/gate/inspections.js';
-import type { FileRecord } from '../src/manifest.js';
+import type { FileRecord, Finding } from '../src/manifest.js';
 import type { GateResult } from '../src/gate/gate.js';
 import { jsonChunks } from '../src/report/json.js';
 import { sarifChunks } from '../src/report/sarif.js';
@@ -121,8 +121,9 @@ describe('inspection where files are scanned', () => {
 });
 
 describe('the store of inspections', () => {
-  const record = (n: number): FileRecord =>
-    ({ path: `f${n}`, status: 'redacted', bytesIn: 0, encoding: 'utf-8', bom: false, compression: 'none', counts: {}, findings: new Array(n).fill(undefined) }) as unknown as FileRecord;
+  const finding = (i: number, len = 5): Finding => ({ detector: 'ipv4-address', category: 'pii', line: 1 + i, column: 3, start: 100 * i, end: 100 * i + len, fingerprint: '0123456789ab' });
+  const record = (n: number, findings: Finding[] = Array.from({ length: n }, (_, i) => finding(i))): FileRecord =>
+    ({ path: `f${n}`, status: 'redacted', bytesIn: 0, encoding: 'utf-8', bom: false, compression: 'none', counts: {}, findings }) as unknown as FileRecord;
   const endsOf = (n: number, seed: number): Float64Array => Float64Array.from({ length: 2 * n }, (_, i) => seed + i);
 
   it('gives back what it was given: shared chunks, large ends on their own, markers, inconsistent files', () => {
@@ -147,5 +148,18 @@ describe('the store of inspections', () => {
     store.clear();
     expect(store.size).toBe(0);
     expect(store.get(files[0]!.f)).toBeUndefined();
+  });
+
+  it('gives back ends that are all estimates (kept as nothing) and ends that are not', () => {
+    const store = new Inspections();
+    // Estimated end: same line, column + byte length (at least 1, for an empty span).
+    const plain = record(3, [finding(0), finding(1, 0), finding(2, 12)]);
+    const plainEnds = Float64Array.from([1, 8, 2, 4, 3, 15]);
+    const spans = record(2, [finding(0), finding(1)]);
+    const spanEnds = Float64Array.from([1, 8, 4, 2]); // the second ends on a later line
+    expect(store.add(plain, { consistent: true, markers: [], ends: plainEnds })).toBe(true);
+    expect(store.add(spans, { consistent: true, markers: [], ends: spanEnds })).toBe(true);
+    expect(store.get(plain)!.ends).toEqual(plainEnds);
+    expect(store.get(spans)!.ends).toEqual(spanEnds);
   });
 });

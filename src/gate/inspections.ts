@@ -5,9 +5,12 @@
  * array, a Float64Array and its buffer each) they held ~550 bytes per file on the 10 000-file
  * bench corpus; here each file's ends are copied into a few large arrays, a file costs a map
  * entry, and markers are kept only for the few files that have some: ~280 bytes per file, ~190 of
- * them the ends themselves (16 bytes per finding).
+ * them the ends themselves (16 bytes per finding). A file whose every end is its estimate (no
+ * finding spans lines or holds a non-ASCII character: nearly all) keeps no ends at all.
  */
+import { findingColumns } from '../findings.js';
 import type { FileRecord } from '../manifest.js';
+import { estimatedEndColumn } from './inspect.js';
 import type { CompactInspection, Marker } from './inspect.js';
 
 /** Floats per shared chunk of ends (1 MiB). */
@@ -18,6 +21,8 @@ const OWN = CHUNK >> 2;
 const INCONSISTENT = -1;
 /** Entry of a file whose ends have their own array. */
 const OWN_ARRAY = -2;
+/** Entry of a file whose every end is its estimate (same line, one column per byte): the usual case. */
+const AS_ESTIMATED = -3;
 const NO_MARKERS: readonly Marker[] = Object.freeze([]);
 
 /** The gate's inspections of a scan's files, by manifest record (`ScanResult.inspections`). */
@@ -48,6 +53,10 @@ export class Inspections {
     const ends = ins.ends;
     if (!ends || ends.length !== 2 * n) return false;
     if (ins.markers.length > 0) this.markers.set(f, ins.markers);
+    if (endsAsEstimated(f, ends)) {
+      this.at.set(f, AS_ESTIMATED);
+      return true;
+    }
     if (ends.length > OWN) {
       this.own.set(f, ends);
       this.at.set(f, OWN_ARRAY);
@@ -76,6 +85,7 @@ export class Inspections {
     if (where === INCONSISTENT) return { consistent: false, markers: NO_MARKERS };
     const markers = this.markers.get(f) ?? NO_MARKERS;
     if (where === OWN_ARRAY) return { consistent: true, markers, ends: this.own.get(f)! };
+    if (where === AS_ESTIMATED) return { consistent: true, markers, ends: estimatedEnds(f) };
     const n = 'findings' in f ? f.findings.length : 0;
     const off = where % CHUNK;
     return { consistent: true, markers, ends: this.chunks[(where - off) / CHUNK]!.subarray(off, off + 2 * n) };
@@ -89,4 +99,24 @@ export class Inspections {
     this.own.clear();
     this.markers.clear();
   }
+}
+
+/** True when each end in `ends` (line, column pairs) is the finding's estimated end. */
+function endsAsEstimated(f: FileRecord, ends: Float64Array): boolean {
+  const xs = findingColumns('findings' in f ? f.findings : []);
+  for (let i = 0; i < xs.length; i++) {
+    if (ends[2 * i] !== xs.line(i) || ends[2 * i + 1] !== estimatedEndColumn({ column: xs.column(i), start: xs.start(i), end: xs.end(i) })) return false;
+  }
+  return true;
+}
+
+/** The estimated ends of `f`'s findings, interleaved as in {@link CompactInspection.ends}. */
+function estimatedEnds(f: FileRecord): Float64Array {
+  const xs = findingColumns('findings' in f ? f.findings : []);
+  const ends = new Float64Array(2 * xs.length);
+  for (let i = 0; i < xs.length; i++) {
+    ends[2 * i] = xs.line(i);
+    ends[2 * i + 1] = estimatedEndColumn({ column: xs.column(i), start: xs.start(i), end: xs.end(i) });
+  }
+  return ends;
 }
