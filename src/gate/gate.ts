@@ -18,7 +18,7 @@ import type { FindingColumns } from '../findings.js';
 import type { ScanResult } from '../run.js';
 import type { Allowlist } from './allowlist.js';
 import type { Baseline } from './baseline.js';
-import { allowedInline, estimatedEndColumn, inspectFileCompact, inspectable } from './inspect.js';
+import { allowedInline, estimatedEndColumnAt, inspectFileCompact, inspectable } from './inspect.js';
 import type { CompactInspection } from './inspect.js';
 import { failsAt } from './policy.js';
 import type { FailOn } from './policy.js';
@@ -336,7 +336,7 @@ export async function evaluateGate(scan: ScanResult, opts: GateOptions): Promise
       const k = table.count++;
       table.index[k] = i;
       setWide(table, 'endLine', k, exact ? exact.ends![2 * i]! : line);
-      setWide(table, 'endColumn', k, exact ? exact.ends![2 * i + 1]! : estimatedEndColumn({ column: xs.column(i), start: xs.start(i), end: xs.end(i) }));
+      setWide(table, 'endColumn', k, exact ? exact.ends![2 * i + 1]! : estimatedEndColumnAt(xs, i));
       table.flags[k] = (failsGate ? 1 : 0) | (why << 1);
     }
     files.push({ path: rp, status: f.status === 'stripped' ? 'stripped' : 'scanned', findings: counted });

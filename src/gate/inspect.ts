@@ -77,8 +77,16 @@ export function estimatedEnd(f: Finding): EndPosition {
 
 /** The column of {@link estimatedEnd} (its line is the finding's line). */
 export function estimatedEndColumn(f: Pick<Finding, 'column' | 'start' | 'end'>): number {
-  return f.column + Math.max(1, f.end - f.start);
+  return endColumnOf(f.column, f.start, f.end);
 }
+
+/** {@link estimatedEndColumn} of finding `i` of a column-wise list. */
+export function estimatedEndColumnAt(xs: FindingColumns, i: number): number {
+  return endColumnOf(xs.column(i), xs.start(i), xs.end(i));
+}
+
+/** One column per byte, at least one (an empty span still marks a column). */
+const endColumnOf = (column: number, start: number, end: number): number => column + Math.max(1, end - start);
 
 const isIdChar = (b: number | undefined): boolean =>
   b !== undefined && ((b >= 0x61 && b <= 0x7a) || (b >= 0x41 && b <= 0x5a) || (b >= 0x30 && b <= 0x39) || b === 0x2d || b === 0x5f);

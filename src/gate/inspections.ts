@@ -9,8 +9,8 @@
  * finding spans lines or holds a non-ASCII character: nearly all) keeps no ends at all.
  */
 import { findingColumns } from '../findings.js';
-import type { FileRecord } from '../manifest.js';
-import { estimatedEndColumn } from './inspect.js';
+import type { FileRecord, Finding } from '../manifest.js';
+import { estimatedEndColumnAt } from './inspect.js';
 import type { CompactInspection, Marker } from './inspect.js';
 
 /** Floats per shared chunk of ends (1 MiB). */
@@ -45,7 +45,7 @@ export class Inspections {
    * whose ends do not number two per finding is not kept: the gate then re-reads the file.
    */
   add(f: FileRecord, ins: CompactInspection): boolean {
-    const n = 'findings' in f ? f.findings.length : 0;
+    const n = listed(f).length;
     if (!ins.consistent) {
       this.at.set(f, INCONSISTENT);
       return true;
@@ -86,7 +86,7 @@ export class Inspections {
     const markers = this.markers.get(f) ?? NO_MARKERS;
     if (where === OWN_ARRAY) return { consistent: true, markers, ends: this.own.get(f)! };
     if (where === AS_ESTIMATED) return { consistent: true, markers, ends: estimatedEnds(f) };
-    const n = 'findings' in f ? f.findings.length : 0;
+    const n = listed(f).length;
     const off = where % CHUNK;
     return { consistent: true, markers, ends: this.chunks[(where - off) / CHUNK]!.subarray(off, off + 2 * n) };
   }
@@ -103,20 +103,25 @@ export class Inspections {
 
 /** True when each end in `ends` (line, column pairs) is the finding's estimated end. */
 function endsAsEstimated(f: FileRecord, ends: Float64Array): boolean {
-  const xs = findingColumns('findings' in f ? f.findings : []);
+  const xs = findingColumns(listed(f));
   for (let i = 0; i < xs.length; i++) {
-    if (ends[2 * i] !== xs.line(i) || ends[2 * i + 1] !== estimatedEndColumn({ column: xs.column(i), start: xs.start(i), end: xs.end(i) })) return false;
+    if (ends[2 * i] !== xs.line(i) || ends[2 * i + 1] !== estimatedEndColumnAt(xs, i)) return false;
   }
   return true;
 }
 
 /** The estimated ends of `f`'s findings, interleaved as in {@link CompactInspection.ends}. */
 function estimatedEnds(f: FileRecord): Float64Array {
-  const xs = findingColumns('findings' in f ? f.findings : []);
+  const xs = findingColumns(listed(f));
   const ends = new Float64Array(2 * xs.length);
   for (let i = 0; i < xs.length; i++) {
     ends[2 * i] = xs.line(i);
-    ends[2 * i + 1] = estimatedEndColumn({ column: xs.column(i), start: xs.start(i), end: xs.end(i) });
+    ends[2 * i + 1] = estimatedEndColumnAt(xs, i);
   }
   return ends;
+}
+
+/** The findings a record lists (none for a record without a findings list). */
+function listed(f: FileRecord): readonly Finding[] {
+  return 'findings' in f ? f.findings : [];
 }
