@@ -265,8 +265,14 @@ function indexKey(key: string): number {
   return Number.isSafeInteger(i) && String(i) === key ? i : -1;
 }
 
+/**
+ * The one target of every list proxy: the traps never write to it (set, define, delete are
+ * refused), so lists can share it. One empty array per file was 3 MB on 100 000 files.
+ */
+const TARGET: Finding[] = [];
+
 function listProxy(view: CompactView): readonly Finding[] {
-  return new Proxy<Finding[]>([], view);
+  return new Proxy<Finding[]>(TARGET, view);
 }
 
 function viewOf(list: unknown): CompactView | undefined {

@@ -27,7 +27,7 @@ import type { KeepPolicy } from './detect/policy.js';
 import { Fingerprinter, MIN_KEY_BYTES } from './fingerprint.js';
 import { createRedactor, redactBuffer, redactSmall } from './redact/redactor.js';
 import type { FindingsCap, TokenMinter } from './redact/redactor.js';
-import { collect } from './source/collect.js';
+import { collect, compareNames } from './source/collect.js';
 import { loadSecretKeys } from './structure/keys.js';
 import { formatFor } from './structure/formats.js';
 import { StructureStage } from './structure/stage.js';
@@ -55,6 +55,7 @@ import type { PackedData } from './bundle/deflate.js';
 import { redactionsMdChunks } from './bundle/redactions-md.js';
 import { inspectFileCompact, inspectable } from './gate/inspect.js';
 import type { CompactInspection } from './gate/inspect.js';
+import { SourcePaths } from './source/sources.js';
 import { Inspections } from './gate/inspections.js';
 import { VERSION } from './version.js';
 
@@ -713,7 +714,7 @@ async function processAll(
   if (failure) throw failure.error;
   const records = results.flat();
   const skipped: FileRecord[] = p.collected.skipped.map((s) => ({ path: safeName(p, s.path), status: 'excluded', reason: s.reason, bytesIn: s.bytesIn }));
-  return [...records, ...skipped].sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
+  return [...records, ...skipped].sort((a, b) => compareNames(a.path, b.path));
 }
 
 function createdAt(p: Prepared): string {
@@ -750,7 +751,8 @@ export async function scan(opts: RunOptions): Promise<ScanResult> {
   const names = entryNames(p);
   const inspections = opts.inspectForGate ? new Inspections() : undefined;
   const files = await processAll(p, undefined, names, undefined, inspections);
-  const sources = new Map(p.collected.entries.map((e, i) => [names[i]!, e.absolutePath] as const));
+  const entries = p.collected.entries;
+  const sources = new SourcePaths(p.collected.base, names, (i) => entries[i]!.absolutePath);
   return { manifest: buildManifest(p, files), base: p.collected.base, sources, ruleset: p.ruleset, threads: threadCount(p), ...(inspections ? { inspections } : {}) };
 }
 

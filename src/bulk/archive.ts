@@ -32,7 +32,7 @@ import { DEFAULT_ARCHIVE_LIMITS } from '../source/archive.js';
 import { MAX_STRUCTURED_BYTES } from '../structure/stage.js';
 import { digestIncident, discoverIncidents } from './incidents.js';
 import { leftOut } from '../manifest.js';
-import { isInside } from '../source/collect.js';
+import { compareNames, isInside } from '../source/collect.js';
 import type { Incident } from './incidents.js';
 import { readIndex, writeIndex } from './index-file.js';
 import type { IndexEntry } from './index-file.js';
@@ -185,7 +185,7 @@ export async function archive(opts: ArchiveOptions): Promise<ArchiveResult> {
   for (const s of settled) if (s.status === 'rejected') throw s.reason;
   if (todo.length === 0) await saveIndex();
   await writing;
-  outcomes.sort((a, b) => Buffer.compare(Buffer.from(a.entry.incident), Buffer.from(b.entry.incident)));
+  outcomes.sort((a, b) => compareNames(a.entry.incident, b.entry.incident));
   return { outDir, outcomes, ignored };
 }
 

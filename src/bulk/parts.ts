@@ -18,6 +18,7 @@ import { computeTotals, serializeManifest } from '../manifest.js';
 import type { FileRecord, Manifest, ManifestTotals } from '../manifest.js';
 import { renderRedactionsMd } from '../bundle/redactions-md.js';
 import { writeZip } from '../bundle/zip.js';
+import { compareNames } from '../source/collect.js';
 import type { ZipEntry } from '../bundle/zip.js';
 import type { StagedBundle } from '../run.js';
 
@@ -160,7 +161,7 @@ export async function writeBundles(staged: StagedBundle, dir: string, base: stri
     let over = 0;
     let oversized = 0;
     for (let i = 0; i < count; i++) {
-      const files = [...(i === 0 ? leftOut : []), ...groups[i]!.map((e) => e.record)].sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
+      const files = [...(i === 0 ? leftOut : []), ...groups[i]!.map((e) => e.record)].sort((a, b) => compareNames(a.path, b.path));
       const m: Manifest = { ...full, files, totals: computeTotals(files), part: { index: i + 1, count, set: full.totals } };
       const name = `${base}-part${i + 1}of${count}.zip`;
       const dest = path.join(folder, name);

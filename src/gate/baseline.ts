@@ -15,6 +15,7 @@ import path from 'node:path';
 import { newAjv } from '../ajv.js';
 import type { ValidateFunction } from 'ajv';
 import { UsageError } from '../errors.js';
+import { compareNames } from '../source/collect.js';
 import { MIN_KEY_BYTES } from '../fingerprint.js';
 
 export const BASELINE_VERSION = 1;
@@ -53,7 +54,7 @@ export function companionKeyFile(baselineFile: string): string {
 const posix = (p: string): string => p.split(path.sep).join('/');
 
 function compareEntries(a: BaselineEntry, b: BaselineEntry): number {
-  return Buffer.compare(Buffer.from(`${a.path}\0${a.detector}\0${a.fingerprint}`), Buffer.from(`${b.path}\0${b.detector}\0${b.fingerprint}`));
+  return compareNames(`${a.path}\0${a.detector}\0${a.fingerprint}`, `${b.path}\0${b.detector}\0${b.fingerprint}`);
 }
 
 /** A loaded baseline, ready for lookups by absolute file path. */

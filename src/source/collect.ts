@@ -45,8 +45,18 @@ export interface Collected {
   readonly base: string;
 }
 
-/** Byte-order comparison of two names, so order does not depend on locale. */
+/** A surrogate: the one UTF-16 code unit that does not sort like its code point. */
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/**
+ * Byte-order comparison of two names (their UTF-8 bytes), so order does not depend on locale.
+ * UTF-8 bytes sort like code points, and so do UTF-16 code units except surrogates (a character
+ * past U+FFFF sorts below U+E000–U+FFFF as code units): strings without one compare as JS
+ * strings. Two Buffers per comparison made sorting 100 000 names a second of CPU and garbage.
+ */
 export function compareNames(a: string, b: string): number {
+  if (a === b) return 0;
+  if (!SURROGATE.test(a) && !SURROGATE.test(b)) return a < b ? -1 : 1;
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
