@@ -6,6 +6,7 @@
  * left behind when an entry's data is not what was recorded.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -211,6 +212,29 @@ describe('writeZip', () => {
     await expect(writeZip(file, [{ name: good.name, packed: { ...good.packed, compressedSize: good.packed.compressedSize + 1 } }], when, 6)).rejects.toThrow(/shorter/);
     expect(existsSync(file)).toBe(false);
     await expect(writeZip(file, [{ name: good.name, packed: { ...good.packed, compressedSize: good.packed.compressedSize - 1 } }], when, 6)).rejects.toThrow(/longer/);
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('entry data read ahead comes back intact and in place, small and large entries mixed', async () => {
+    // 40 entries (the writer reads up to 8 small ones ahead), one of them past the read-ahead
+    // size (random bytes do not compress: ~400 KiB of entry data), streamed instead.
+    const contents = new Map<string, Buffer>();
+    for (let i = 0; i < 40; i++) contents.set(`evidence/f${String(i).padStart(2, '0')}.log`, i === 17 ? randomBytes(400 * 1024) : text(100 + 37 * i));
+    const entries = await Promise.all([...contents].map(([name, data]) => packedFile(name, data, 6)));
+    expect(entries.some((e) => 'packed' in e && e.packed.compressedSize > 256 * 1024)).toBe(true);
+    const file = path.join(work, 'ahead.zip');
+    await writeZip(file, entries, when, 6);
+    expect(await readBack(file)).toEqual(contents);
+  });
+
+  it('fails, leaving no zip, when a packed file deep in the list is cut short', async () => {
+    const entries: ZipEntry[] = [];
+    for (let i = 0; i < 20; i++) entries.push(await packedFile(`evidence/g${String(i).padStart(2, '0')}.log`, text(300 + i), 6));
+    const bad = entries[15]!;
+    if (!('packed' in bad)) throw new Error('expected a packed entry');
+    entries[15] = { name: bad.name, packed: { ...bad.packed, compressedSize: bad.packed.compressedSize + 1 } };
+    const file = path.join(work, 'deep-short.zip');
+    await expect(writeZip(file, entries, when, 6)).rejects.toThrow(/g15.*shorter/);
     expect(existsSync(file)).toBe(false);
   });
 

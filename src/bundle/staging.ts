@@ -41,9 +41,14 @@ export class Staging {
  * parent folders. (Worker threads have the folder's path, not the Staging object.)
  */
 export async function evidencePath(dir: string, name: string): Promise<string> {
-  const p = path.join(dir, 'evidence', ...bundlePath(name).split('/'));
+  const p = stagedPath(dir, name);
   await mkdir(path.dirname(p), { recursive: true });
   return p;
+}
+
+/** Where {@link evidencePath} put the file for `name`: for reading it back, nothing is created. */
+export function stagedPath(dir: string, name: string): string {
+  return path.join(dir, 'evidence', ...bundlePath(name).split('/'));
 }
 
 /** Writes a file atomically: a temporary name in the same folder, then rename. `data` may come in pieces. */
