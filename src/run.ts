@@ -45,7 +45,7 @@ import type { ExcludeReason, FileRecord, Finding, Manifest } from './manifest.js
 import { FindingStore } from './findings.js';
 import { silentLogger } from './log.js';
 import type { Logger } from './log.js';
-import { Staging, evidencePath, exists, isNonEmptyDir, publish, stagedPath } from './bundle/staging.js';
+import { Staging, evidencePath, exists, isNonEmptyDir, publish, stagedPath, writeText } from './bundle/staging.js';
 import { WorkerPool } from './parallel/pool.js';
 import type { PoolJob, PoolResult } from './parallel/pool.js';
 import { DEFAULT_ZIP_LEVEL, writeZip } from './bundle/zip.js';
@@ -834,8 +834,8 @@ export async function redactToDir(opts: RunOptions, outDir: string, force = fals
   const staging = await Staging.create(out);
   try {
     const manifest = await stageAll(p, staging);
-    await writeFile(path.join(staging.dir, 'manifest.json'), manifestChunks(manifest));
-    await writeFile(path.join(staging.dir, 'REDACTIONS.md'), redactionsMdChunks(manifest, detectorDescriptions(p)));
+    await writeText(path.join(staging.dir, 'manifest.json'), manifestChunks(manifest));
+    await writeText(path.join(staging.dir, 'REDACTIONS.md'), redactionsMdChunks(manifest, detectorDescriptions(p)));
     await publish(staging.dir, out);
     return { manifest, path: out, threads };
   } finally {
@@ -872,10 +872,10 @@ export async function pack(opts: RunOptions, outFile: string, force = false): Pr
     packing.entries.clear();
     // Written to staging in pieces and zipped from there: never one string the size of the manifest.
     const manifestFile = path.join(staging.dir, 'manifest.json');
-    await writeFile(manifestFile, manifestChunks(manifest));
+    await writeText(manifestFile, manifestChunks(manifest));
     entries.push({ name: 'manifest.json', file: manifestFile });
     const summaryFile = path.join(staging.dir, 'REDACTIONS.md');
-    await writeFile(summaryFile, redactionsMdChunks(manifest, detectorDescriptions(p)));
+    await writeText(summaryFile, redactionsMdChunks(manifest, detectorDescriptions(p)));
     entries.push({ name: 'REDACTIONS.md', file: summaryFile });
     const scrub = (data: Buffer): Buffer => redactSmall(p.scanner, p.fingerprints, data, p.opts.tokenMinter).output;
     for (const e of (await opts.extraEntries?.(manifest, scrub)) ?? []) {

@@ -171,3 +171,37 @@ describe('REDACTIONS.md in pieces', () => {
     expect(text.endsWith(`${rows.at(-1)}\n`)).toBe(true);
   });
 });
+
+describe('writeText', () => {
+  it('writes pieces as their joined UTF-8, pieces larger than its buffer and multi-byte text included', async () => {
+    const { writeText } = await import('../src/bundle/staging.js');
+    const pieces = ['{"a":', '"中文 é 😀"', 'x'.repeat(300 * 1024), '\n', '', 'ü'.repeat(100 * 1024), 'end'];
+    const file = path.join(work, 'pieces.txt');
+    await writeText(file, pieces);
+    expect(readFileSync(file)).toEqual(Buffer.from(pieces.join(''), 'utf8'));
+    // 'w' replaces; 'wx' refuses an existing file.
+    await writeText(file, ['short']);
+    expect(readFileSync(file, 'utf8')).toBe('short');
+    await expect(writeText(file, ['x'], 'wx')).rejects.toThrow(/EEXIST/);
+  });
+});
+
+describe('removeTree', () => {
+  it('removes a tree of folders and files, a lone file, and takes a missing path as done', async () => {
+    const { removeTree } = await import('../src/bundle/staging.js');
+    const { existsSync, mkdirSync } = await import('node:fs');
+    const root = path.join(work, 'tree-to-remove');
+    for (let d = 0; d < 5; d++) {
+      mkdirSync(path.join(root, `d${d}`, 'inner', 'empty'), { recursive: true });
+      for (let f = 0; f < 40; f++) writeFileSync(path.join(root, `d${d}`, f % 2 ? 'inner' : '', `f${f}.log`), 'x');
+    }
+    writeFileSync(path.join(root, 'top.log'), 'x');
+    await removeTree(root);
+    expect(existsSync(root)).toBe(false);
+    await expect(removeTree(root)).resolves.toBeUndefined();
+    const lone = path.join(work, 'lone.log');
+    writeFileSync(lone, 'x');
+    await removeTree(lone);
+    expect(existsSync(lone)).toBe(false);
+  });
+});

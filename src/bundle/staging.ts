@@ -4,7 +4,7 @@
  * most a hidden `.NAME.aliscrub-*` folder, never something that looks like a finished bundle.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, rename, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { bundlePath } from '../manifest.js';
 
@@ -32,8 +32,44 @@ export class Staging {
 
   /** Removes the staging folder and everything in it. Safe to call more than once. */
   async discard(): Promise<void> {
-    await rm(this.dir, { recursive: true, force: true });
+    await removeTree(this.dir);
   }
+}
+
+/** File-system calls {@link removeTree} keeps in flight. */
+const REMOVE_LANES = 16;
+
+const unlessGone = (err: NodeJS.ErrnoException): void => {
+  if (err.code !== 'ENOENT') throw err;
+};
+
+/**
+ * `rm -rf dir` with at most {@link REMOVE_LANES} calls in flight. `fs.promises.rm` starts one
+ * unlink per file of a folder at once: removing the staging folder of a 100 000-file pack took
+ * peak RSS from ~240 to ~370 MB (pending requests and their promises). A missing path is not an
+ * error.
+ */
+export async function removeTree(dir: string): Promise<void> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // Not a folder (a file left where one was expected): remove it as a file.
+    if (code === 'ENOTDIR') return unlink(dir).catch(unlessGone);
+    return unlessGone(err as NodeJS.ErrnoException);
+  }
+  const files: string[] = [];
+  for (const e of entries) {
+    if (e.isDirectory()) await removeTree(path.join(dir, e.name));
+    else files.push(e.name);
+  }
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    for (let i = next++; i < files.length; i = next++) await unlink(path.join(dir, files[i]!)).catch(unlessGone);
+  };
+  await Promise.all(Array.from({ length: Math.min(REMOVE_LANES, files.length) }, lane));
+  await rmdir(dir).catch(unlessGone);
 }
 
 /**
@@ -51,11 +87,36 @@ export function stagedPath(dir: string, name: string): string {
   return path.join(dir, 'evidence', ...bundlePath(name).split('/'));
 }
 
+/** Bytes of the buffer {@link writeText} encodes pieces into (a 64 Ki-character piece fits). */
+const TEXT_BUFFER = 256 * 1024;
+
+/**
+ * Writes text given in pieces (manifest, reports, REDACTIONS.md) as UTF-8, encoding each piece into
+ * one reused buffer. `writeFile` of an iterable makes a Buffer per piece; a 100 000-file manifest's
+ * pieces left ~30 MB of freed fragments in the C heap.
+ * @param flag `w` (replace) or `wx` (must not exist)
+ */
+export async function writeText(file: string, pieces: Iterable<string>, flag: 'w' | 'wx' = 'w'): Promise<void> {
+  const fh = await open(file, flag);
+  try {
+    let buf = Buffer.allocUnsafe(TEXT_BUFFER);
+    for (const piece of pieces) {
+      const n = Buffer.byteLength(piece);
+      if (n > buf.length) buf = Buffer.allocUnsafe(n);
+      buf.write(piece, 0, n, 'utf8');
+      for (let at = 0; at < n; ) at += (await fh.write(buf, at, n - at)).bytesWritten;
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Writes a file atomically: a temporary name in the same folder, then rename. `data` may come in pieces. */
 export async function writeAtomic(file: string, data: string | Buffer | Iterable<string>): Promise<void> {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.aliscrub-${randomBytes(4).toString('hex')}.tmp`);
   try {
-    await writeFile(tmp, data, { flag: 'wx' });
+    if (typeof data === 'string' || Buffer.isBuffer(data)) await writeFile(tmp, data, { flag: 'wx' });
+    else await writeText(tmp, data, 'wx');
     await rename(tmp, file);
   } catch (err) {
     await unlink(tmp).catch(() => {});
@@ -96,7 +157,7 @@ export async function publish(from: string, finalPath: string): Promise<void> {
       await rename(aside, finalPath).catch(() => {});
       throw err;
     }
-    await rm(aside, { recursive: true, force: true });
+    await removeTree(aside);
     return;
   }
   await rename(from, finalPath);
