@@ -49,7 +49,8 @@ export type ExcludeReason =
  * `logs.zip!/app/a.log` becomes `logs.zip/app/a.log` (the archive as a folder).
  */
 export function bundlePath(manifestPath: string): string {
-  return manifestPath.split('!/').join('/');
+  // Most paths are not archive members: no array and no new string for them.
+  return manifestPath.includes('!/') ? manifestPath.split('!/').join('/') : manifestPath;
 }
 
 export type FileStatus = 'redacted' | 'clean' | 'stripped' | 'unscanned' | 'excluded' | 'failed';

@@ -215,9 +215,9 @@ describe('writeZip', () => {
     expect(existsSync(file)).toBe(false);
   });
 
-  it('entry data read ahead comes back intact and in place, small and large entries mixed', async () => {
-    // 40 entries (the writer reads up to 8 small ones ahead), one of them past the read-ahead
-    // size (random bytes do not compress: ~400 KiB of entry data), streamed instead.
+  it('entry data comes back intact and in place, small and large entries mixed', async () => {
+    // 40 entries: small ones are read one after another into the same buffer, one is past that
+    // size (random bytes do not compress: ~400 KiB of entry data) and is streamed instead.
     const contents = new Map<string, Buffer>();
     for (let i = 0; i < 40; i++) contents.set(`evidence/f${String(i).padStart(2, '0')}.log`, i === 17 ? randomBytes(400 * 1024) : text(100 + 37 * i));
     const entries = await Promise.all([...contents].map(([name, data]) => packedFile(name, data, 6)));

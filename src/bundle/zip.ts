@@ -9,7 +9,7 @@
  * a time on zlib's thread pool. Assembly then only copies bytes, so it costs I/O, not CPU.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, openSync, readSync } from 'node:fs';
 import { mkdtemp, open, rm, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
@@ -57,12 +57,12 @@ const WRITE_BYTES = 1024 * 1024;
 /** Size of the pieces the central directory is built in. */
 const CENTRAL_CHUNK = 64 * 1024;
 /**
- * Entry data of files up to this size is read ahead, {@link READ_AHEAD} entries at once, while
- * earlier entries are written: read one at a time, 100 000 small files cost four sequential
- * file-system round trips each (open, read, check for more, close).
+ * Entry data of files up to this size is read with synchronous calls into one reused buffer. The
+ * promise API allocates native objects per call (file handle, requests) that only a GC frees: on
+ * 100 000 entries they grew the C heap by ~50 MB and V8's by ~90 MB. From the page cache a small
+ * file's open, read and close take microseconds, and nothing else runs while the zip is written.
  */
-const READ_AHEAD_BYTES = 256 * 1024;
-const READ_AHEAD = 8;
+const SMALL_ENTRY_BYTES = 256 * 1024;
 
 /** DOS date (high 16 bits) and time (low 16 bits) of `date` in UTC. */
 function dosDateTime(date: Date): { date: number; time: number } {
@@ -81,12 +81,16 @@ interface Ready {
   readonly source: Buffer | string;
 }
 
-/** Sequential output with a running sha256, written in pieces of about {@link WRITE_BYTES}. */
+/**
+ * Sequential output with a running sha256, written in pieces of {@link WRITE_BYTES}. Pushed bytes
+ * are copied into one reused buffer, so a caller may reuse its own at once: holding every small
+ * piece until the next write made 100 000 entries leave ~45 MB of freed fragments in the C heap.
+ */
 class Output {
   readonly hash = createHash('sha256');
   offset = 0;
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  private readonly buf = Buffer.allocUnsafe(WRITE_BYTES);
+  private used = 0;
   private written = 0;
 
   constructor(private readonly fh: FileHandle) {}
@@ -94,17 +98,22 @@ class Output {
   async push(b: Buffer): Promise<void> {
     if (b.length === 0) return;
     this.hash.update(b);
-    this.pending.push(b);
-    this.pendingBytes += b.length;
     this.offset += b.length;
-    if (this.pendingBytes >= WRITE_BYTES) await this.flush();
+    if (this.used + b.length > this.buf.length) await this.flush();
+    if (b.length >= this.buf.length) await this.write(b);
+    else {
+      b.copy(this.buf, this.used);
+      this.used += b.length;
+    }
   }
 
   async flush(): Promise<void> {
-    if (this.pendingBytes === 0) return;
-    const data = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
-    this.pending = [];
-    this.pendingBytes = 0;
+    if (this.used === 0) return;
+    await this.write(this.buf.subarray(0, this.used));
+    this.used = 0;
+  }
+
+  private async write(data: Buffer): Promise<void> {
     for (let at = 0; at < data.length; ) {
       const { bytesWritten } = await this.fh.write(data, at, data.length - at, this.written);
       at += bytesWritten;
@@ -113,42 +122,47 @@ class Output {
   }
 }
 
-/** Copies exactly `bytes` from `file` to `out`; a file of another size is an error (it changed or was cut short). */
-async function copyFile(file: string, bytes: number, out: Output): Promise<void> {
+/**
+ * Copies exactly `bytes` from `file` to `out` through `scratch`; a file of another size is an
+ * error (it changed or was cut short).
+ */
+async function copyFile(file: string, bytes: number, out: Output, scratch: Buffer): Promise<void> {
   const fh = await open(file, 'r');
   try {
     let at = 0;
     while (at < bytes) {
-      const buf = Buffer.allocUnsafe(Math.min(WRITE_BYTES, bytes - at));
-      const { bytesRead } = await fh.read(buf, 0, buf.length, at);
+      const { bytesRead } = await fh.read(scratch, 0, Math.min(scratch.length, bytes - at), at);
       if (bytesRead === 0) throw new Error(`zip: ${path.basename(file)} is shorter than its recorded size`);
-      await out.push(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
+      await out.push(scratch.subarray(0, bytesRead));
       at += bytesRead;
     }
-    const { bytesRead } = await fh.read(Buffer.alloc(1), 0, 1, bytes);
+    const { bytesRead } = await fh.read(scratch, 0, 1, bytes);
     if (bytesRead !== 0) throw new Error(`zip: ${path.basename(file)} is longer than its recorded size`);
   } finally {
     await fh.close();
   }
 }
 
-/** Reads `file`, which must hold exactly `bytes` bytes (else it changed or was cut short). */
-async function readExact(file: string, bytes: number): Promise<Buffer> {
-  const fh = await open(file, 'r');
+/**
+ * Reads `file`, which must hold exactly `bytes` bytes (else it changed or was cut short), into
+ * `into` (at least `bytes + 1` long: a longer file fills the extra byte). Synchronous: see
+ * {@link SMALL_ENTRY_BYTES}.
+ */
+function readExactSync(file: string, bytes: number, into: Buffer): Buffer {
+  const fd = openSync(file, 'r');
   try {
-    // One byte more than expected: a longer file fills it.
-    const buf = Buffer.allocUnsafe(bytes + 1);
+    const end = bytes + 1;
     let at = 0;
-    while (at < buf.length) {
-      const { bytesRead } = await fh.read(buf, at, buf.length - at, at);
-      if (bytesRead === 0) break;
-      at += bytesRead;
+    while (at < end) {
+      const n = readSync(fd, into, at, end - at, at);
+      if (n === 0) break;
+      at += n;
     }
     if (at < bytes) throw new Error(`zip: ${path.basename(file)} is shorter than its recorded size`);
     if (at > bytes) throw new Error(`zip: ${path.basename(file)} is longer than its recorded size`);
-    return buf.subarray(0, bytes);
+    return into.subarray(0, bytes);
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 
@@ -220,8 +234,14 @@ export async function writeZip(
   options: ZipOptions = {},
 ): Promise<{ bytes: number; sha256: string }> {
   checkLevel(level);
-  const sorted = [...entries].sort((a, b) => compareNames(a.name, b.name));
-  for (const e of sorted) if (Buffer.byteLength(e.name) > MAX16) throw new Error('zip: an entry name is longer than 65535 bytes');
+  // Each name is read once: an entry may make it on request (pack's staged files), and sorting by
+  // `e.name` made 100 000 entries build it twice per comparison (~60 MB of garbage at once).
+  const unsortedNames = entries.map((e) => e.name);
+  const order = Array.from(entries.keys()).sort((a, b) => compareNames(unsortedNames[a]!, unsortedNames[b]!));
+  const sorted = order.map((i) => entries[i]!);
+  const names = order.map((i) => unsortedNames[i]!);
+  unsortedNames.length = 0;
+  for (const n of names) if (Buffer.byteLength(n) > MAX16) throw new Error('zip: an entry name is longer than 65535 bytes');
   const dos = dosDateTime(date);
   const force = options.forceZip64 === true;
   let scratch: Promise<string> | undefined;
@@ -231,10 +251,11 @@ export async function writeZip(
     // gives the CRC and the bytes, so a file that changes meanwhile cannot get another's CRC), as
     // the sizes must be known before the local header is written. Packed entries need nothing
     // here: they are described when written, so 100 000 of them cost no object each up front.
-    const work = sorted.flatMap((e, i) => ('packed' in e ? [] : [i]));
+    const work: number[] = [];
+    for (let i = 0; i < sorted.length; i++) if (!('packed' in sorted[i]!)) work.push(i);
     const prepared = await mapLanes(work, DEFLATE_LANES, async (i): Promise<Ready> => {
       const e = sorted[i]! as Exclude<ZipEntry, { packed: PackedFile }>;
-      const name = Buffer.from(e.name);
+      const name = Buffer.from(names[i]!);
       if ('data' in e) {
         const packed = await packBuffer(e.data, level);
         return { name, info: packed.info, source: packed.data };
@@ -250,32 +271,17 @@ export async function writeZip(
       const e = sorted[i]!;
       if (!('packed' in e)) return preparedAt.get(i)!;
       const { file, ...info } = e.packed;
-      return { name: Buffer.from(e.name), info, source: file };
+      return { name: Buffer.from(names[i]!), info, source: file };
     };
 
-    // Entries i … i + READ_AHEAD - 1, with the data of small files being read meanwhile. Output
-    // order does not change: the bytes are the same as reading one file at a time.
-    const ahead = new Map<number, { readonly r: Ready; readonly data?: Promise<Buffer> }>();
-    const upcoming = (k: number): { readonly r: Ready; readonly data?: Promise<Buffer> } => {
-      let w = ahead.get(k);
-      if (!w) {
-        const r = ready(k);
-        const small = typeof r.source === 'string' && r.info.compressedSize <= READ_AHEAD_BYTES;
-        const data = small ? readExact(r.source as string, r.info.compressedSize) : undefined;
-        // Awaited in its turn; a failure seen first by no one must not be an unhandled rejection.
-        data?.catch(() => {});
-        ahead.set(k, (w = { r, ...(data ? { data } : {}) }));
-      }
-      return w;
-    };
+    const small = Buffer.allocUnsafe(SMALL_ENTRY_BYTES + 1);
+    const copyBuf = Buffer.allocUnsafe(WRITE_BYTES);
 
     fh = await open(dest, 'wx');
     const out = new Output(fh);
     const central = new Chunks();
     for (let i = 0; i < sorted.length; i++) {
-      for (let k = i + 1; k < Math.min(sorted.length, i + READ_AHEAD); k++) upcoming(k);
-      const { r, data } = upcoming(i);
-      ahead.delete(i);
+      const r = ready(i);
       const { info, name } = r;
       const offset = out.offset;
       const big = force || info.size >= MAX32 || info.compressedSize >= MAX32;
@@ -310,12 +316,11 @@ export async function writeZip(
         u64(local, info.compressedSize, x + 12);
       }
       await out.push(local);
-      if (data) await out.push(await data);
-      else if (typeof r.source === 'string') await copyFile(r.source, info.compressedSize, out);
-      else {
+      if (typeof r.source !== 'string') {
         if (r.source.length !== info.compressedSize) throw new Error('zip: entry data does not match its recorded size');
         await out.push(r.source);
-      }
+      } else if (info.compressedSize <= SMALL_ENTRY_BYTES) await out.push(readExactSync(r.source, info.compressedSize, small));
+      else await copyFile(r.source, info.compressedSize, out, copyBuf);
 
       const extraLen = wide.some(Boolean) ? 4 + 8 * wide.filter(Boolean).length : 0;
       const cd = central.take(46 + name.length + extraLen);
