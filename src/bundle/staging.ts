@@ -92,8 +92,8 @@ const TEXT_BUFFER = 256 * 1024;
 
 /**
  * Writes text given in pieces (manifest, reports, REDACTIONS.md) as UTF-8, encoding each piece into
- * one reused buffer. `writeFile` of an iterable makes a Buffer per piece; a 100 000-file manifest's
- * pieces left ~30 MB of freed fragments in the C heap.
+ * one reused buffer, where `writeFile` of an iterable makes a Buffer per piece (~5 000 of 64 KiB
+ * for the 300 MB manifest of 100 000 files, each garbage once written).
  * @param flag `w` (replace) or `wx` (must not exist)
  */
 export async function writeText(file: string, pieces: Iterable<string>, flag: 'w' | 'wx' = 'w'): Promise<void> {
