@@ -204,4 +204,23 @@ describe('removeTree', () => {
     await removeTree(lone);
     expect(existsSync(lone)).toBe(false);
   });
+
+  it('removes links without following them: what they point at stays', async () => {
+    const { removeTree } = await import('../src/bundle/staging.js');
+    const { existsSync, lstatSync, mkdirSync, symlinkSync } = await import('node:fs');
+    const kept = path.join(work, 'kept-folder');
+    mkdirSync(kept, { recursive: true });
+    writeFileSync(path.join(kept, 'precious.log'), 'x');
+    // A link to a folder as the target itself (a replaced --out-dir), and inside a tree.
+    const link = path.join(work, 'out-link');
+    symlinkSync(kept, link);
+    const tree = path.join(work, 'tree-with-link');
+    mkdirSync(tree, { recursive: true });
+    symlinkSync(kept, path.join(tree, 'inner-link'));
+    await removeTree(link);
+    await removeTree(tree);
+    expect(() => lstatSync(link)).toThrow(/ENOENT/);
+    expect(existsSync(tree)).toBe(false);
+    expect(existsSync(path.join(kept, 'precious.log'))).toBe(true);
+  });
 });

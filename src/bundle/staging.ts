@@ -4,7 +4,7 @@
  * most a hidden `.NAME.aliscrub-*` folder, never something that looks like a finished bundle.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, open, readdir, rename, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, open, readdir, rename, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { bundlePath } from '../manifest.js';
 
@@ -44,21 +44,27 @@ const unlessGone = (err: NodeJS.ErrnoException): void => {
 };
 
 /**
- * `rm -rf dir` with at most {@link REMOVE_LANES} calls in flight. `fs.promises.rm` starts one
+ * `rm -rf target` with at most {@link REMOVE_LANES} calls in flight. `fs.promises.rm` starts one
  * unlink per file of a folder at once: removing the staging folder of a 100 000-file pack took
- * peak RSS from ~240 to ~370 MB (pending requests and their promises). A missing path is not an
- * error.
+ * peak RSS from ~240 to ~370 MB (pending requests and their promises). Links are removed, never
+ * followed (a replaced output may be a link to a folder). A missing path is not an error.
  */
-export async function removeTree(dir: string): Promise<void> {
+export async function removeTree(target: string): Promise<void> {
+  let st;
+  try {
+    st = await lstat(target);
+  } catch (err) {
+    return unlessGone(err as NodeJS.ErrnoException);
+  }
+  if (!st.isDirectory()) return unlink(target).catch(unlessGone);
+  const dir = target;
   let entries;
   try {
     entries = await readdir(dir, { withFileTypes: true });
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    // Not a folder (a file left where one was expected): remove it as a file.
-    if (code === 'ENOTDIR') return unlink(dir).catch(unlessGone);
     return unlessGone(err as NodeJS.ErrnoException);
   }
+  // Dirent types are the entries' own (lstat): a link to a folder is a file here.
   const files: string[] = [];
   for (const e of entries) {
     if (e.isDirectory()) await removeTree(path.join(dir, e.name));
