@@ -20,6 +20,8 @@ export { ExitCode, UsageError, DetectorError, FileError, BundleError } from './e
 export { runCli } from './cli.js';
 export { evaluateGate } from './gate/gate.js';
 export type { GateOptions, GateResult, GateFinding } from './gate/gate.js';
+// The type of ScanResult.inspections (RunOptions.inspectForGate), so callers can name it.
+export type { Inspections } from './gate/inspections.js';
 export type { KeepPolicy } from './detect/policy.js';
 export { renderSarif } from './report/sarif.js';
 export * from './incident/index.js';
