@@ -53,6 +53,11 @@ export function bundlePath(manifestPath: string): string {
   return manifestPath.includes('!/') ? manifestPath.split('!/').join('/') : manifestPath;
 }
 
+/** The zip entry name of a bundled file: `evidence/` and its {@link bundlePath}. */
+export function evidenceName(manifestPath: string): string {
+  return `evidence/${bundlePath(manifestPath)}`;
+}
+
 export type FileStatus = 'redacted' | 'clean' | 'stripped' | 'unscanned' | 'excluded' | 'failed';
 
 /** True when the file has a copy in the bundle under `evidence/` (scrubbed, stripped or, on request, as is). */

@@ -40,7 +40,7 @@ import type { ArchiveKind, ArchiveLimits } from './source/archive.js';
 import { hasBinaryExtension, hasImageExtension } from './source/entry.js';
 import type { StripResult } from './source/image.js';
 import type { EncodingState, TextEncoding } from './source/encoding.js';
-import { bundlePath, computeTotals, isBundled, manifestChunks, MANIFEST_SCHEMA_VERSION } from './manifest.js';
+import { bundlePath, computeTotals, evidenceName, isBundled, manifestChunks, MANIFEST_SCHEMA_VERSION } from './manifest.js';
 import type { ExcludeReason, FileRecord, Finding, Manifest } from './manifest.js';
 import { FindingStore } from './findings.js';
 import { silentLogger } from './log.js';
@@ -638,14 +638,16 @@ export async function createEntryProcessor(init: WorkerInit): Promise<(job: Pool
  * records come back in path order whatever order files finish in.
  * @param staging where redacted copies go; undefined = scan only.
  * @param packing `pack`: write staged files as zip entry data and collect their header facts here.
- * @param inspections `scan` for the gate: inspect each file where it is scanned, into this store.
+ * @param gate `scan` for the gate: inspect each file where it is scanned, into `inspections`, when
+ *   it is the file `sources` gives for its name (names are redacted: two may meet, and the gate
+ *   re-reads only that one).
  */
 async function processAll(
   p: Prepared,
   staging: Staging | undefined,
   names: readonly string[] = entryNames(p),
   packing?: Packing,
-  inspections?: Inspections,
+  gate?: { readonly inspections: Inspections; readonly sources: ReadonlyMap<string, string> },
 ): Promise<FileRecord[]> {
   const destFor: DestFor = staging ? (name) => staging.evidenceFile(name) : async () => undefined;
   const threads = threadCount(p);
@@ -663,9 +665,6 @@ async function processAll(
   const store = new FindingStore();
   let next = 0;
   const take = (): number | undefined => (next < queue.length ? queue[next++] : undefined);
-  // The gate re-reads the file that `sources` gives for a name, the last entry of that name
-  // (names are redacted: two may meet): only that entry's inspection can stand in for it.
-  const lastOfName = inspections ? new Map(names.map((n, i) => [n, i] as const)) : undefined;
   let failure: { error: unknown } | undefined;
   /** One lane: takes entries from the shared queue until it is empty or something failed. */
   const lane = async (remote: boolean): Promise<void> => {
@@ -673,7 +672,7 @@ async function processAll(
       try {
         p.opts.signal?.throwIfAborted();
         const entry = p.collected.entries[i]!;
-        const inspect = lastOfName?.get(names[i]!) === i;
+        const inspect = gate?.sources.get(names[i]!) === entry.absolutePath;
         let records: FileRecord[];
         let inspection: CompactInspection | undefined;
         if (remote) {
@@ -692,7 +691,7 @@ async function processAll(
           compactRecords(records, store, undefined);
         }
         // compactRecords changes records in place: the key is the manifest's record.
-        if (inspection) inspections!.add(records[0]!, inspection);
+        if (inspection) gate!.inspections.add(records[0]!, inspection);
         for (const r of records) p.opts.onFileDone?.(r, entry.size / records.length);
         results[i] = records;
       } catch (error) {
@@ -751,10 +750,10 @@ function buildManifest(p: Prepared, files: FileRecord[]): Manifest {
 export async function scan(opts: RunOptions): Promise<ScanResult> {
   const p = await prepare(opts);
   const names = entryNames(p);
-  const inspections = opts.inspectForGate ? new Inspections() : undefined;
-  const files = await processAll(p, undefined, names, undefined, inspections);
   const entries = p.collected.entries;
   const sources = new SourcePaths(p.collected.base, names, (i) => entries[i]!.absolutePath);
+  const inspections = opts.inspectForGate ? new Inspections() : undefined;
+  const files = await processAll(p, undefined, names, undefined, inspections ? { inspections, sources } : undefined);
   return { manifest: buildManifest(p, files), base: p.collected.base, sources, ruleset: p.ruleset, threads: threadCount(p), ...(inspections ? { inspections } : {}) };
 }
 
@@ -878,8 +877,12 @@ export async function pack(opts: RunOptions, outFile: string, force = false): Pr
     await writeText(summaryFile, redactionsMdChunks(manifest, detectorDescriptions(p)));
     entries.push({ name: 'REDACTIONS.md', file: summaryFile });
     const scrub = (data: Buffer): Buffer => redactSmall(p.scanner, p.fingerprints, data, p.opts.tokenMinter).output;
+    // An extra entry has no '/', so only top-level names can clash: evidence entries' names are
+    // not built for the check.
+    const topLevel = new Set(entries.filter((x) => !(x instanceof StagedEntry)).map((x) => x.name));
     for (const e of (await opts.extraEntries?.(manifest, scrub)) ?? []) {
-      if (e.name.includes('/') || entries.some((x) => x.name === e.name)) throw new UsageError(`extra bundle entry '${e.name}' clashes with the bundle layout`);
+      if (e.name.includes('/') || topLevel.has(e.name)) throw new UsageError(`extra bundle entry '${e.name}' clashes with the bundle layout`);
+      topLevel.add(e.name);
       entries.push({ name: e.name, data: scrub(e.data) });
     }
     const zipPath = path.join(staging.dir, 'bundle.zip');
@@ -904,7 +907,7 @@ class StagedEntry {
     private readonly info: PackedData,
   ) {}
   get name(): string {
-    return `evidence/${bundlePath(this.path)}`;
+    return evidenceName(this.path);
   }
   get packed(): PackedFile {
     const { crc32, size, compressedSize, method } = this.info;
@@ -933,7 +936,7 @@ export async function stageBundle(opts: RunOptions, staging: Staging): Promise<S
   const manifest = await stageAll(p, staging);
   const evidence: Array<{ name: string; file: string; record: FileRecord }> = [];
   for (const f of manifest.files) {
-    if (isBundled(f)) evidence.push({ name: `evidence/${bundlePath(f.path)}`, file: stagedPath(staging.dir, f.path), record: f });
+    if (isBundled(f)) evidence.push({ name: evidenceName(f.path), file: stagedPath(staging.dir, f.path), record: f });
   }
   return { manifest, evidence, detectorInfo: detectorDescriptions(p), roots: p.collected.roots };
 }

@@ -20,7 +20,7 @@ import { Scanner } from './detect/scanner.js';
 import { isPseudonymShape } from './pseudonym/minter.js';
 import { Fingerprinter } from './fingerprint.js';
 import { createRedactor } from './redact/redactor.js';
-import { bundlePath } from './manifest.js';
+import { evidenceName } from './manifest.js';
 import type { Manifest } from './manifest.js';
 import { validateManifest } from './manifest-schema.js';
 import { DecodeToUtf8 } from './source/encoding.js';
@@ -107,19 +107,19 @@ export async function verifyBundle(target: string, patterns?: readonly string[])
   for (const f of manifest.files) {
     if (f.status === 'unscanned') {
       // Bundled on request without scanning (--include-unscanned): checked by hash only.
-      const name = `evidence/${bundlePath(f.path)}`;
+      const name = evidenceName(f.path);
       listed.add(name);
       expected.set(name, { sha256: f.sha256, bytes: f.bytesOut, encoding: 'utf-8', gzip: false, unscanned: true });
       if (!byName.has(name)) problems.push(`${name}: listed in the manifest but missing from the bundle`);
     }
     if (f.status === 'stripped') {
-      const name = `evidence/${bundlePath(f.path)}`;
+      const name = evidenceName(f.path);
       listed.add(name);
       expected.set(name, { sha256: f.sha256, bytes: f.bytesOut, encoding: 'utf-8', gzip: false, image: true });
       if (!byName.has(name)) problems.push(`${name}: listed in the manifest but missing from the bundle`);
     }
     if (f.status === 'redacted' || f.status === 'clean') {
-      const name = `evidence/${bundlePath(f.path)}`;
+      const name = evidenceName(f.path);
       listed.add(name);
       // A bundle manifest always has both (only scan results leave them out); missing = mismatch.
       expected.set(name, { sha256: f.sha256 ?? '', bytes: f.bytesOut ?? -1, encoding: f.encoding, gzip: f.compression === 'gzip' });

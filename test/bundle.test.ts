@@ -224,3 +224,23 @@ describe('removeTree', () => {
     expect(existsSync(path.join(kept, 'precious.log'))).toBe(true);
   });
 });
+
+describe('pack: extra top-level entries', () => {
+  it('refuses one that clashes with the layout or an earlier extra, and writes nothing', async () => {
+    const { pack } = await import('../src/run.js');
+    const { existsSync, mkdirSync } = await import('node:fs');
+    const input = path.join(work, 'extras-in');
+    mkdirSync(path.join(input, 'sub'), { recursive: true });
+    writeFileSync(path.join(input, 'a.log'), 'ok\n');
+    writeFileSync(path.join(input, 'sub', 'b.log'), 'ok\n');
+    const run = (names: string[], out: string) =>
+      pack({ inputs: [input], cwd: work, extraEntries: async () => names.map((name) => ({ name, data: Buffer.from('x') })) }, path.join(work, out));
+    for (const [names, out] of [[['manifest.json'], 'c1.zip'], [['REDACTIONS.md'], 'c2.zip'], [['TICKET.md', 'TICKET.md'], 'c3.zip'], [['evidence/a.log'], 'c4.zip']] as const) {
+      await expect(run([...names], out)).rejects.toThrow(/clashes with the bundle layout/);
+      expect(existsSync(path.join(work, out))).toBe(false);
+    }
+    const ok = await run(['TICKET.md', 'incident.yaml'], 'ok.zip');
+    const names = (await unzipper.Open.file(ok.path)).files.map((f) => f.path).sort();
+    expect(names).toEqual(['REDACTIONS.md', 'TICKET.md', 'evidence/a.log', 'evidence/sub/b.log', 'incident.yaml', 'manifest.json']);
+  });
+});

@@ -2,7 +2,7 @@
  * REDACTIONS.md: the human-readable summary that travels in the bundle, for the support engineer
  * who opens it. Built only from the manifest, so it cannot contain a value either.
  */
-import { bundlePath } from '../manifest.js';
+import { evidenceName } from '../manifest.js';
 import type { Manifest } from '../manifest.js';
 
 const esc = (s: string): string => s.replace(/[|\\`*_<>[\]]/g, (c) => `\\${c}`);
@@ -55,21 +55,21 @@ function* redactionsMdLines(m: Manifest, detectorInfo: ReadonlyMap<string, strin
   }
   yield* ['## Files', '', '| file | status | replacements |', '|---|---|---|'];
   for (const f of m.files) {
-    if (f.status === 'redacted' || f.status === 'clean') yield `| ${esc(`evidence/${bundlePath(f.path)}`)} | ${f.status} | ${f.findings.length} |`;
+    if (f.status === 'redacted' || f.status === 'clean') yield `| ${esc(evidenceName(f.path))} | ${f.status} | ${f.findings.length} |`;
   }
   yield '';
   const images = m.files.filter((f) => f.status === 'stripped');
   if (images.length > 0) {
     yield* ['## Images', '', 'Metadata (EXIF incl. GPS, XMP, IPTC, ICC, text chunks, comments) was removed; the pixels are unchanged and were **not scanned**: check screenshots for visible secrets before attaching.', ''];
     yield* ['| file | metadata removed | replacements found in it |', '|---|---|---|'];
-    for (const f of images) if (f.status === 'stripped') yield* [`| ${esc(`evidence/${bundlePath(f.path)}`)} | ${f.removed.length} block(s) | ${f.findings.length} |`];
+    for (const f of images) if (f.status === 'stripped') yield `| ${esc(evidenceName(f.path))} | ${f.removed.length} block(s) | ${f.findings.length} |`;
     yield '';
   }
   const raw = m.files.filter((f) => f.status === 'unscanned');
   if (raw.length > 0) {
     yield* ['## Bundled without scanning', '', 'These binary files were included unmodified on request (`--include-unscanned`) and were **not scanned**: check them yourself before attaching.', ''];
     yield* ['| file |', '|---|'];
-    for (const f of raw) yield `| ${esc(`evidence/${bundlePath(f.path)}`)} |`;
+    for (const f of raw) yield `| ${esc(evidenceName(f.path))} |`;
     yield '';
   }
   const emptied = m.files.reduce((n, f) => n + (f.status === 'redacted' || f.status === 'clean' ? (f.structure?.bodiesRemoved ?? 0) : 0), 0);

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, open, readdir, rename, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { bundlePath } from '../manifest.js';
+import { mapLanes } from '../parallel/lanes.js';
 
 /** A staging folder for one output. */
 export class Staging {
@@ -70,11 +71,7 @@ export async function removeTree(target: string): Promise<void> {
     if (e.isDirectory()) await removeTree(path.join(dir, e.name));
     else files.push(e.name);
   }
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    for (let i = next++; i < files.length; i = next++) await unlink(path.join(dir, files[i]!)).catch(unlessGone);
-  };
-  await Promise.all(Array.from({ length: Math.min(REMOVE_LANES, files.length) }, lane));
+  await mapLanes(files, REMOVE_LANES, (name) => unlink(path.join(dir, name)).catch(unlessGone));
   await rmdir(dir).catch(unlessGone);
 }
 

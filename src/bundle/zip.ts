@@ -15,6 +15,7 @@ import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { compareNames } from '../source/collect.js';
+import { mapLanes } from '../parallel/lanes.js';
 import { checkLevel, createPacker, packBuffer } from './deflate.js';
 import type { PackedData } from './deflate.js';
 
@@ -164,29 +165,6 @@ function readExactSync(file: string, bytes: number, into: Buffer): Buffer {
   } finally {
     closeSync(fd);
   }
-}
-
-/**
- * Runs `fn` over `items` with at most `lanes` at once; results in item order. After a failure no
- * new item starts, and every running one finishes before the first error is thrown (so nothing
- * still writes into the scratch folder while it is removed).
- */
-async function mapLanes<T, R>(items: readonly T[], lanes: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array<R>(items.length);
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const lane = async (): Promise<void> => {
-    for (let i = next++; i < items.length && !failure; i = next++) {
-      try {
-        out[i] = await fn(items[i]!, i);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(lanes, items.length) }, lane));
-  if (failure) throw failure.error;
-  return out;
 }
 
 /**
