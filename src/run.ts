@@ -593,6 +593,12 @@ function entryNames(p: Prepared): string[] {
 /** Below this many input bytes, starting worker threads (~0.3 s each) costs more than it saves. */
 const AUTO_THREADS_MIN_BYTES = 8 * 1024 * 1024;
 
+/**
+ * Jobs each worker holds queued beyond the ones it runs (see WorkerPool). Files go biggest
+ * first, so what a worker holds at the end is small and the threads still finish together.
+ */
+const WORKER_AHEAD = 4;
+
 /** Worker threads for this run (1 = none). See {@link RunOptions.threads}. */
 function threadCount(p: Prepared): number {
   const entries = p.collected.entries;
@@ -654,7 +660,7 @@ async function processAll(
   const perWorker = p.opts.concurrency ?? 4;
   // The main thread scans too: N threads = N - 1 workers + this one (one isolate less in memory,
   // and the main thread has little else to do).
-  const pool = threads > 1 ? new WorkerPool(threads - 1, perWorker, workerInit(p)) : undefined;
+  const pool = threads > 1 ? new WorkerPool(threads - 1, perWorker, workerInit(p), WORKER_AHEAD) : undefined;
   const onAbort = (): void => void pool?.close();
   p.opts.signal?.addEventListener('abort', onAbort);
   // Biggest first: a large file started last would leave the other threads idle at the end.
@@ -703,7 +709,7 @@ async function processAll(
     // Every lane finishes before anything fails, so nothing writes into staging while it is removed.
     await Promise.all([
       ...Array.from({ length: perWorker }, () => lane(false)),
-      ...Array.from({ length: pool ? (threads - 1) * perWorker : 0 }, () => lane(true)),
+      ...Array.from({ length: pool?.capacity ?? 0 }, () => lane(true)),
     ]);
   } finally {
     p.opts.signal?.removeEventListener('abort', onAbort);

@@ -80,6 +80,13 @@ describe('exit codes', () => {
     expect(scan.status).toBe(1);
     expect(scan.stdout + scan.stderr).not.toContain(SECRET);
   });
+
+  it('many files at once print no warning from Node (one signal listener per file being read)', () => {
+    const dir = tree(Object.fromEntries(Array.from({ length: 24 }, (_, i) => [`f${i}.log`, `line ${i}\n`.repeat(2000)])));
+    const r = spawnSync(process.execPath, [BIN, 'scan', dir, '--concurrency', '16', '--threads', '1'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stderr).not.toContain('Warning');
+  });
 });
 
 describe('bad input gets a one-line error and exit 2', () => {

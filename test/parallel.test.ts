@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pack, scan } from '../src/run.js';
 import { writeZip } from '../src/bundle/zip.js';
+import { WorkerPool, type PoolJob } from '../src/parallel/pool.js';
 import { SAMPLE } from './helpers/paths.js';
 import { cli } from './helpers/cli.js';
 
@@ -103,5 +104,21 @@ describe('pack --level and --threads', () => {
     expect(neg.code).toBe(2);
     expect(neg.stderr).toContain('--threads');
     expect(() => readFileSync(path.join(work, 'bad.zip'))).toThrow();
+  });
+});
+
+describe('worker pool', () => {
+  // Jobs are posted before a worker has started, so a worker that fails while starting must
+  // still answer every job, sent or not yet sent, with its error instead of leaving it waiting.
+  it('rejects every job when a worker fails to start, including jobs queued behind it', async () => {
+    const pool = new WorkerPool(1, 1, null, 2);
+    const entry = { path: 'a.log', absolutePath: path.join(work, 'missing.log'), size: 1, mtimeMs: 0 } as unknown as PoolJob['entry'];
+    const jobs = Array.from({ length: 6 }, () => pool.run({ entry, name: 'a.log' }));
+    const settled = await Promise.allSettled(jobs);
+    expect(settled.map((s) => s.status)).toEqual(Array(6).fill('rejected'));
+    // A job sent after the failure is refused too, not posted to a worker that is gone.
+    const late = await Promise.race([pool.run({ entry, name: 'a.log' }).then(() => 'done', () => 'rejected'), new Promise((r) => setTimeout(() => r('waiting'), 2000))]);
+    expect(late).toBe('rejected');
+    await pool.close();
   });
 });

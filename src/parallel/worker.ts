@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createEntryProcessor } from '../run.js';
 import type { WorkerInit } from '../run.js';
-import type { PoolJob, PoolResult } from './pool.js';
+import type { PoolJob, PoolResult, WorkerStart } from './pool.js';
 
 const port = parentPort;
 if (!port) throw new Error('worker.ts must run as a worker thread');
@@ -16,11 +16,27 @@ function transferable(result: PoolResult): ArrayBuffer[] {
   return ends && ends.byteOffset === 0 && ends.byteLength === ends.buffer.byteLength && ends.buffer instanceof ArrayBuffer ? [ends.buffer] : [];
 }
 
-const handle = await createEntryProcessor(workerData as WorkerInit);
+const start = workerData as WorkerStart;
+const handle = await createEntryProcessor(start.init as WorkerInit);
+/** Jobs sent ahead wait here until one of the `perWorker` running jobs finishes (see pool.ts). */
+const waiting: Array<{ id: number; job: PoolJob }> = [];
+let running = 0;
+function runNext(): void {
+  while (running < start.perWorker && waiting.length > 0) {
+    const msg = waiting.shift()!;
+    running++;
+    handle(msg.job)
+      .then(
+        (result) => port!.postMessage({ type: 'done', id: msg.id, result }, transferable(result)),
+        (err: unknown) => port!.postMessage({ type: 'error', id: msg.id, message: err instanceof Error ? err.message : String(err) }),
+      )
+      .finally(() => {
+        running--;
+        runNext();
+      });
+  }
+}
 port.on('message', (msg: { id: number; job: PoolJob }) => {
-  handle(msg.job).then(
-    (result) => port.postMessage({ type: 'done', id: msg.id, result }, transferable(result)),
-    (err: unknown) => port.postMessage({ type: 'error', id: msg.id, message: err instanceof Error ? err.message : String(err) }),
-  );
+  waiting.push(msg);
+  runNext();
 });
-port.postMessage({ type: 'ready' });
