@@ -407,7 +407,11 @@ async function runOnce(c, ctx, phase) {
   return r;
 }
 
-async function runGroup(name, cases, ctx, runs) {
+/**
+ * @param paired every case runs every round, even a slow one (--slow): their ratios are taken
+ *   round by round (see pairedRatios).
+ */
+async function runGroup(name, cases, ctx, runs, paired = false) {
   if (!cases.length) return;
   LOG(`\n[${name}] ${cases.map((c) => c.id).join(', ')}: 1 warm-up + ${runs} run(s), interleaved`);
   for (const c of cases) {
@@ -454,7 +458,7 @@ async function runGroup(name, cases, ctx, runs) {
       }
       if (round === 0) {
         learn(c, r, ctx);
-        if (r.wall > ctx.opts.slow && runs > 0) {
+        if (r.wall > ctx.opts.slow && runs > 0 && !paired) {
           // Long runs: the warm-up is the measurement (page cache already warm).
           c.runs.push(r);
           c.active = false;
@@ -550,13 +554,27 @@ function computeRatios(cases) {
       R[`linearity ${t}`] = { value: big.summary.mbps / small.summary.mbps, bound: big.summary.bound, desc: `${t} MB/s on the large file / on its first quarter` };
   }
   // Scaling: all CPUs over one CPU on the main corpus (ours: taskset -c 0; rg: -j1).
-  const s1 = g('scaling/scan-1cpu');
-  const s2 = g('scaling/scan') ?? g('main/scan');
-  if (s1?.summary?.status === 'ok' && s2?.summary?.status === 'ok') R['scaling scan'] = { value: s1.summary.wall / s2.summary.wall, bound: null, desc: 'scan wall on 1 CPU / on all CPUs' };
-  const r1 = g('main/rg-j1');
-  const r2 = g('main/rg');
-  if (r1?.summary?.status === 'ok' && r2?.summary?.status === 'ok') R['scaling rg'] = { value: r1.summary.wall / r2.summary.wall, bound: null, desc: 'rg -j1 wall / rg wall' };
+  const scaling = (one, all, desc) => {
+    if (one?.summary?.status !== 'ok' || all?.summary?.status !== 'ok') return undefined;
+    const pairs = pairedRatios(one, all);
+    const spread = pairs.length > 1 ? `; ${pairs.length} pairs, ${pairs.map((x) => x.toFixed(2)).join(' ')}` : '';
+    return { value: pairs.length ? median(pairs) : one.summary.wall / all.summary.wall, bound: null, desc: desc + spread };
+  };
+  const sc = scaling(g('scaling/scan-1cpu'), g('scaling/scan') ?? g('main/scan'), 'scan wall on 1 CPU / on all CPUs');
+  if (sc) R['scaling scan'] = sc;
+  const sr = scaling(g('main/rg-j1'), g('main/rg'), 'rg -j1 wall / rg wall');
+  if (sr) R['scaling rg'] = sr;
   return R;
+}
+
+/**
+ * Wall-time ratios of two cases run in the same group, one per round (runGroup interleaves
+ * them, so each pair ran minutes apart at most): on this shared VM the host's speed drifts by
+ * ±20 % between minutes, and a ratio of two medians taken at different times moved with it.
+ */
+function pairedRatios(a, b) {
+  if (a.runs.length !== b.runs.length) return [];
+  return a.runs.map((r, i) => r.wall / b.runs[i].wall);
 }
 
 function computeTargets(cases, ratios, opts) {
@@ -794,11 +812,13 @@ async function main() {
       if (!mach.taskset || mach.nproc < 2) LOG(`\n[scaling] skipped: ${mach.taskset ? 'only one CPU' : 'taskset not installed (util-linux)'}`);
       else if (ctx.tools.scan) {
         const m = corpora.main;
-        const cs = [oursCase('scan-1cpu', 'scan', 'taskset -c 0 aliscrub scan', 'scan', m.path, [], opts, { workload: 'scaling', taskset: true, bytes: m.bytes, files: m.files, stdout: path.join(opts.outDir, 'scaling-scan-1cpu.txt') })];
-        if (!all['main/scan'] || all['main/scan'].summary.status !== 'ok')
-          cs.push(oursCase('scan', 'scan', 'aliscrub scan', 'scan', m.path, [], opts, { workload: 'scaling', bytes: m.bytes, files: m.files, stdout: path.join(opts.outDir, 'scaling-scan.txt') }));
+        // Both run here, interleaved, even when main/scan already ran: the ratio is taken per round.
+        const cs = [
+          oursCase('scan-1cpu', 'scan', 'taskset -c 0 aliscrub scan', 'scan', m.path, [], opts, { workload: 'scaling', taskset: true, bytes: m.bytes, files: m.files, stdout: path.join(opts.outDir, 'scaling-scan-1cpu.txt') }),
+          oursCase('scan', 'scan', 'aliscrub scan', 'scan', m.path, [], opts, { workload: 'scaling', bytes: m.bytes, files: m.files, stdout: path.join(opts.outDir, 'scaling-scan.txt') }),
+        ];
         keep(cs);
-        await runGroup('scaling', cs, ctx, opts.runs);
+        await runGroup('scaling', cs, ctx, opts.runs, true);
       }
     }
 
