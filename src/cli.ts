@@ -712,19 +712,19 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 
 /**
  * V8 settings for the CLI's process, workers included. V8 flags are process-wide, so the library
- * leaves its caller's alone.
- * - `--heap-growing-percent=50`: V8 lets a heap grow to up to 4x what survived the last full GC
- *   before collecting again; 1.5x took peak RSS on 100 000 small files from ~480 to ~350 MB for a
- *   few % more GC time. The flag is read at each GC, so setting it after start-up works
- *   (`--max-old-space-size` is not).
- * - `--no-turbo-inlining`: optimising compiles were ~20 % of all CPU on two threads on the 100 MB
- *   corpus (perf: 2.7 of 13 s, on V8's background threads; each thread's isolate compiles the
- *   same functions again). Without inlining they take half as long, and the scan's time is
- *   mostly inside RE2, which inlining does not touch: 6 alternated pairs, wall 6.06 vs 6.63 s and
- *   CPU 11.2 vs 12.4 s (medians); one thread on the 256 MB file showed no difference beyond noise.
- *   Read when a function is compiled, so setting it before any hot code runs works.
+ * leaves its caller's alone. V8 lets a heap grow to up to 4x what survived the last full GC
+ * before collecting again; 1.5x took peak RSS on 100 000 small files from ~480 to ~350 MB for a
+ * few % more GC time. The flag is read at each GC, so setting it after start-up works
+ * (`--max-old-space-size` is not).
  */
-const V8_FLAGS = ['--heap-growing-percent=50', '--no-turbo-inlining'];
+const V8_FLAGS = ['--heap-growing-percent=50'];
+
+/**
+ * Mean input file size from which the CLI turns off inlining in V8's optimising compiler (see
+ * {@link main}). Measured at the two ends only: it helped at 1.15 MB per file and hurt at ~2 KB;
+ * where between them it stops paying is not measured.
+ */
+const LARGE_FILES_MEAN_BYTES = 64 * 1024;
 
 /**
  * From this many input files on, the run's memory is mostly per-file state (records, names,
@@ -769,8 +769,17 @@ export async function main(): Promise<void> {
     // threads started after it a 1 MiB semi-space instead of 16 MiB. On 100 000 small files peak
     // RSS went ~375 → ~325 MB at no measurable CPU cost; on the 87 files of the 100 MB corpus it
     // cost 10-20 % more CPU, so it is kept for many-file runs (bench/README.md, session 6).
-    onCollected: (files) => {
+    // `--no-turbo-inlining`, for runs of large files: there the time is in RE2, and V8's
+    // optimising compiles were ~20 % of all CPU on two threads (perf, 100 MB corpus: 2.7 of 13 s
+    // on V8's background threads; each thread's isolate compiles the same functions again).
+    // Without inlining they take half as long; 6 alternated pairs: wall 6.06 vs 6.63 s, CPU 11.2
+    // vs 12.4 s (medians). On small files the time is in JavaScript, which inlining speeds up:
+    // 100 000 files of ~2 KB took 48-52 s with it and 56-58 s without (2 alternated pairs).
+    // Both flags are read when V8 next compiles or collects, so setting them here, before the
+    // scan's hot code has run, works.
+    onCollected: (files, bytes) => {
       if (files >= MANY_FILES) v8.setFlagsFromString('--optimize-for-size');
+      if (files > 0 && bytes / files >= LARGE_FILES_MEAN_BYTES) v8.setFlagsFromString('--no-turbo-inlining');
     },
   });
   process.exitCode = controller.signal.aborted ? 130 : code;
