@@ -113,7 +113,10 @@ export class WorkerPool {
       await new Promise<void>((resolve) => this.queue.push(resolve));
       slot = this.freeSlot();
     }
-    if (this.broken) throw this.broken;
+    if (this.broken) {
+      this.queue.shift()?.(); // the next waiter learns it too
+      throw this.broken;
+    }
     slot.inflight++;
     // Posted at once, not after the worker says it is ready: a worker queues messages until it
     // listens, and the main thread may by then be inside a long synchronous scan (the worker
