@@ -560,7 +560,7 @@ function computeRatios(cases) {
     const spread = pairs.length > 1 ? `; ${pairs.length} pairs, ${pairs.map((x) => x.toFixed(2)).join(' ')}` : '';
     return { value: pairs.length ? median(pairs) : one.summary.wall / all.summary.wall, bound: null, desc: desc + spread };
   };
-  const sc = scaling(g('scaling/scan-1cpu'), g('scaling/scan') ?? g('main/scan'), 'scan wall on 1 CPU / on all CPUs');
+  const sc = scaling(g('scaling/scan-1cpu'), g('scaling/scan'), 'scan wall on 1 CPU / on all CPUs');
   if (sc) R['scaling scan'] = sc;
   const sr = scaling(g('main/rg-j1'), g('main/rg'), 'rg -j1 wall / rg wall');
   if (sr) R['scaling rg'] = sr;
@@ -807,7 +807,7 @@ async function main() {
       await runGroup('small', cs, ctx, opts.runs);
     }
 
-    // 5. Scaling: the main corpus on one CPU (taskset -c 0) against all CPUs (main/scan).
+    // 5. Scaling: the main corpus on one CPU (taskset -c 0) against all CPUs, both run here.
     if (W.has('scaling')) {
       if (!mach.taskset || mach.nproc < 2) LOG(`\n[scaling] skipped: ${mach.taskset ? 'only one CPU' : 'taskset not installed (util-linux)'}`);
       else if (ctx.tools.scan) {

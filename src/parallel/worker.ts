@@ -21,21 +21,21 @@ const handle = await createEntryProcessor(start.init as WorkerInit);
 /** Jobs sent ahead wait here until one of the `perWorker` running jobs finishes (see pool.ts). */
 const waiting: Array<{ id: number; job: PoolJob }> = [];
 let running = 0;
-function runNext(): void {
+const runNext = (): void => {
   while (running < start.perWorker && waiting.length > 0) {
     const msg = waiting.shift()!;
     running++;
     handle(msg.job)
       .then(
-        (result) => port!.postMessage({ type: 'done', id: msg.id, result }, transferable(result)),
-        (err: unknown) => port!.postMessage({ type: 'error', id: msg.id, message: err instanceof Error ? err.message : String(err) }),
+        (result) => port.postMessage({ type: 'done', id: msg.id, result }, transferable(result)),
+        (err: unknown) => port.postMessage({ type: 'error', id: msg.id, message: err instanceof Error ? err.message : String(err) }),
       )
       .finally(() => {
         running--;
         runNext();
       });
   }
-}
+};
 port.on('message', (msg: { id: number; job: PoolJob }) => {
   waiting.push(msg);
   runNext();
