@@ -50,7 +50,7 @@ import { WorkerPool } from './parallel/pool.js';
 import type { PoolJob, PoolResult } from './parallel/pool.js';
 import { DEFAULT_ZIP_LEVEL, writeZip } from './bundle/zip.js';
 import type { PackedFile, ZipEntry } from './bundle/zip.js';
-import { createPacker, packBuffer } from './bundle/deflate.js';
+import { createPacker, packBuffer, PackedTable } from './bundle/deflate.js';
 import type { PackedData } from './bundle/deflate.js';
 import { redactionsMdChunks } from './bundle/redactions-md.js';
 import { inspectFileCompact, inspectable } from './gate/inspect.js';
@@ -192,8 +192,11 @@ interface Engine {
 interface Packing {
   /** Deflate level 0 (store) – 9. */
   readonly level: number;
-  /** Zip header facts (CRC, sizes) of each staged file, by manifest path. Not part of the manifest. */
-  readonly entries: Map<string, PackedData>;
+  /**
+   * Zip header facts (CRC, sizes) of each staged file, by manifest path. Not part of the manifest.
+   * A {@link PackedTable} for the run; a Map for one job on a worker, sent back with its records.
+   */
+  readonly entries: { set(name: string, info: PackedData): unknown };
 }
 
 /** Everything prepared before any file is read. */
@@ -632,10 +635,11 @@ export async function createEntryProcessor(init: WorkerInit): Promise<(job: Pool
     const log: Logger = { warn: (line) => warnings.push(line), info: () => {} };
     const dir = job.stagingDir;
     const destFor: DestFor = dir ? (name) => evidencePath(dir, name) : async () => undefined;
-    const packing: Packing | undefined = job.deflateLevel !== undefined ? { level: job.deflateLevel, entries: new Map() } : undefined;
+    const packed = job.deflateLevel !== undefined ? new Map<string, PackedData>() : undefined;
+    const packing: Packing | undefined = packed ? { level: job.deflateLevel!, entries: packed } : undefined;
     const records = await processEntry({ ...engine, log, packing }, job.entry, job.name, destFor);
     const inspection = job.inspect ? await inspectProcessed(engine, job.entry, records) : undefined;
-    return { records, warnings, ...(packing ? { packed: [...packing.entries] } : {}), ...(inspection ? { inspection } : {}) };
+    return { records, warnings, ...(packed ? { packed: [...packed] } : {}), ...(inspection ? { inspection } : {}) };
   };
 }
 
@@ -666,7 +670,8 @@ async function processAll(
   // Biggest first: a large file started last would leave the other threads idle at the end.
   const queue = p.collected.entries.map((_, i) => i);
   if (pool) queue.sort((a, b) => p.collected.entries[b]!.size - p.collected.entries[a]!.size || a - b);
-  const results: FileRecord[][] = [];
+  // A file's one record is held as itself: an array per file was ~5 MB on 100 000 files.
+  const results: Array<FileRecord | FileRecord[]> = [];
   const idStrings = new Map<string, string>();
   const store = new FindingStore();
   let next = 0;
@@ -699,7 +704,7 @@ async function processAll(
         // compactRecords changes records in place: the key is the manifest's record.
         if (inspection) gate!.inspections.add(records[0]!, inspection);
         for (const r of records) p.opts.onFileDone?.(r, entry.size / records.length);
-        results[i] = records;
+        results[i] = records.length === 1 ? records[0]! : records;
       } catch (error) {
         failure ??= { error };
       }
@@ -864,17 +869,16 @@ export async function pack(opts: RunOptions, outFile: string, force = false): Pr
   const staging = await Staging.create(out);
   try {
     const level = opts.zipLevel ?? DEFAULT_ZIP_LEVEL;
-    const packing: Packing = { level, entries: new Map() };
-    const manifest = await stageAll(p, staging, packing);
+    const packed = new PackedTable();
+    const manifest = await stageAll(p, staging, { level, entries: packed });
     const entries: ZipEntry[] = [];
     for (const f of manifest.files) {
       if (!isBundled(f)) continue;
-      const info = packing.entries.get(f.path);
+      const slot = packed.slot(f.path);
       // Every bundled record was staged by a path that records its header facts; a gap is a bug, and fatal.
-      if (!info) throw new Error(`${f.path}: staged without its zip entry data`);
-      entries.push(new StagedEntry(staging.dir, f.path, info));
+      if (slot === undefined) throw new Error(`${f.path}: staged without its zip entry data`);
+      entries.push(new StagedEntry(staging.dir, f.path, packed, slot));
     }
-    packing.entries.clear();
     // Written to staging in pieces and zipped from there: never one string the size of the manifest.
     const manifestFile = path.join(staging.dir, 'manifest.json');
     await writeText(manifestFile, manifestChunks(manifest));
@@ -901,23 +905,22 @@ export async function pack(opts: RunOptions, outFile: string, force = false): Pr
 }
 
 /**
- * A staged evidence file as a zip entry. Its zip name and staged path are made when the zip writer
- * asks, not held: as strings (and a header object) per entry they were ~25 MB of a 100 000-file
- * pack's zip phase. Header fields are copied one by one: `{ ...info, file }` of an object from a
- * worker gave each entry a hidden class of its own.
+ * A staged evidence file as a zip entry. Its zip name, staged path and header facts are made when
+ * the zip writer asks, not held: as strings and objects per entry they were ~25 MB of a
+ * 100 000-file pack's zip phase.
  */
 class StagedEntry {
   constructor(
     private readonly dir: string,
     private readonly path: string,
-    private readonly info: PackedData,
+    private readonly table: PackedTable,
+    private readonly slot: number,
   ) {}
   get name(): string {
     return evidenceName(this.path);
   }
   get packed(): PackedFile {
-    const { crc32, size, compressedSize, method } = this.info;
-    return { crc32, size, compressedSize, method, file: stagedPath(this.dir, this.path) };
+    return { ...this.table.at(this.slot), file: stagedPath(this.dir, this.path) };
   }
 }
 

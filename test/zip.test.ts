@@ -16,7 +16,7 @@ import { crc32, createDeflateRaw, inflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
 import unzipper from 'unzipper';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createPacker, DEFLATE_BLOCK, packBuffer } from '../src/bundle/deflate.js';
+import { createPacker, DEFLATE_BLOCK, packBuffer, PackedTable } from '../src/bundle/deflate.js';
 import type { PackedData } from '../src/bundle/deflate.js';
 import { writeZip } from '../src/bundle/zip.js';
 import type { ZipEntry } from '../src/bundle/zip.js';
@@ -126,6 +126,32 @@ describe('entry compression', () => {
   it('refuses a level outside 0-9', () => {
     expect(() => createPacker(10)).toThrow(/level/);
     expect(() => createPacker(1.5)).toThrow(/level/);
+  });
+});
+
+describe('PackedTable', () => {
+  it('gives back exactly what was recorded by name, across growth, with the last value of a name kept', () => {
+    // 5000 names: the table grows past its first 1024 slots several times. CRCs above 2^31 and
+    // sizes above 2^32 must come back unchanged.
+    const table = new PackedTable();
+    const expected = new Map<string, PackedData>();
+    const info = (k: number, round: number): PackedData => ({
+      crc32: (k * 2_654_435_761 + round) >>> 0,
+      size: k * 1_000_003 + 2 ** 32 * (k % 3),
+      compressedSize: k * 999_983 + round,
+      method: k % 2 === 0 ? 8 : 0,
+    });
+    for (let k = 0; k < 5000; k++) {
+      table.set(`evidence-${k}.log`, info(k, 0));
+      expected.set(`evidence-${k}.log`, info(k, 0));
+    }
+    for (let k = 0; k < 5000; k += 7) {
+      table.set(`evidence-${k}.log`, info(k, 1));
+      expected.set(`evidence-${k}.log`, info(k, 1));
+    }
+    expect([...expected.values()].some((x) => x.crc32 >= 2 ** 31)).toBe(true);
+    for (const [name, want] of expected) expect(table.at(table.slot(name)!)).toEqual(want);
+    expect(table.slot('never-set.log')).toBeUndefined();
   });
 });
 

@@ -25,6 +25,58 @@ export interface PackedData {
   readonly method: 0 | 8;
 }
 
+/**
+ * Header facts of many entries by name, in typed columns: a run keeps one per staged file until
+ * the zip is written. As a Map of {@link PackedData} objects each took ~130 bytes (V8 boxes the
+ * three numbers: a CRC-32 does not fit a small integer), ~13 MB on 100 000 files; here ~45.
+ */
+export class PackedTable {
+  private readonly slots = new Map<string, number>();
+  private crc = new Uint32Array(0);
+  private size = new Float64Array(0);
+  private compressed = new Float64Array(0);
+  private method = new Uint8Array(0);
+
+  /** Records `info` for `name`, replacing what it had. */
+  set(name: string, info: PackedData): void {
+    let i = this.slots.get(name);
+    if (i === undefined) {
+      i = this.slots.size;
+      if (i === this.crc.length) this.grow(Math.max(1024, 2 * i));
+      this.slots.set(name, i);
+    }
+    this.crc[i] = info.crc32;
+    this.size[i] = info.size;
+    this.compressed[i] = info.compressedSize;
+    this.method[i] = info.method;
+  }
+
+  /** The slot of `name` for {@link PackedTable.at}, or undefined when nothing was recorded for it. */
+  slot(name: string): number | undefined {
+    return this.slots.get(name);
+  }
+
+  /** The facts in `slot`, as a new object. */
+  at(slot: number): PackedData {
+    return { crc32: this.crc[slot]!, size: this.size[slot]!, compressedSize: this.compressed[slot]!, method: this.method[slot] === 0 ? 0 : 8 };
+  }
+
+  private grow(n: number): void {
+    const crc = new Uint32Array(n);
+    const size = new Float64Array(n);
+    const compressed = new Float64Array(n);
+    const method = new Uint8Array(n);
+    crc.set(this.crc);
+    size.set(this.size);
+    compressed.set(this.compressed);
+    method.set(this.method);
+    this.crc = crc;
+    this.size = size;
+    this.compressed = compressed;
+    this.method = method;
+  }
+}
+
 /** Size in bytes of the blocks fed to zlib (see the module comment). */
 export const DEFLATE_BLOCK = 64 * 1024;
 
