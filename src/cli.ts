@@ -732,6 +732,13 @@ const LARGE_FILES_MEAN_BYTES = 64 * 1024;
  */
 const MANY_FILES = 10_000;
 
+/**
+ * V8 flags for runs of at least {@link MANY_FILES} files. The heap's live part is then the
+ * records, which grow to the end and are all needed for the manifest, so letting the heap grow
+ * 1.5x past them before a full GC is what pushed peak RSS past 300 MB.
+ */
+const MANY_FILES_V8_FLAGS = ['--optimize-for-size', '--heap-growing-percent=20'];
+
 /** Entry point for the `aliscrub` binary: wires the real process into {@link runCli}. */
 export async function main(): Promise<void> {
   for (const flag of V8_FLAGS) v8.setFlagsFromString(flag);
@@ -769,6 +776,9 @@ export async function main(): Promise<void> {
     // threads started after it a 1 MiB semi-space instead of 16 MiB. On 100 000 small files peak
     // RSS went ~375 → ~325 MB at no measurable CPU cost; on the 87 files of the 100 MB corpus it
     // cost 10-20 % more CPU, so it is kept for many-file runs (bench/README.md, session 6).
+    // `--heap-growing-percent=20` there too: `pack` of 100 000 files peaked at 314-327 MB with 50
+    // and 281-291 MB with 20 (2 alternated pairs), for ~1.5 s more GC on the main thread in a
+    // 105-120 s run (perf_hooks 'gc' entries: 6.9-8.1 s against 4.6-5.7 s).
     // `--no-turbo-inlining`, for runs of large files: there the time is in RE2, and V8's
     // optimising compiles were ~20 % of all CPU on two threads (perf, 100 MB corpus: 2.7 of 13 s
     // on V8's background threads; each thread's isolate compiles the same functions again).
@@ -778,7 +788,7 @@ export async function main(): Promise<void> {
     // Both flags are read when V8 next compiles or collects, so setting them here, before the
     // scan's hot code has run, works.
     onCollected: (files, bytes) => {
-      if (files >= MANY_FILES) v8.setFlagsFromString('--optimize-for-size');
+      if (files >= MANY_FILES) for (const flag of MANY_FILES_V8_FLAGS) v8.setFlagsFromString(flag);
       if (files > 0 && bytes / files >= LARGE_FILES_MEAN_BYTES) v8.setFlagsFromString('--no-turbo-inlining');
     },
   });
