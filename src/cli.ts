@@ -11,7 +11,6 @@
  *   2  usage, configuration, pattern or baseline error, bad bundle, or fatal error — nothing left
  *      at the output path
  */
-import { setMaxListeners } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -743,10 +742,6 @@ const MANY_FILES_V8_FLAGS = ['--optimize-for-size', '--heap-growing-percent=20']
 export async function main(): Promise<void> {
   for (const flag of V8_FLAGS) v8.setFlagsFromString(flag);
   const controller = new AbortController();
-  // Every file being read holds a listener on the signal (stream pipelines), so `--concurrency`
-  // above ~9, or `archive --jobs` with several incidents, passed Node's default of 10 and printed
-  // a MaxListenersExceededWarning. The listeners are removed as files finish: not a leak.
-  setMaxListeners(0, controller.signal);
   const onSignal = (): void => controller.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);

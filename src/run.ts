@@ -8,6 +8,7 @@
  * file is left out (fail closed). Output appears at its final path only when complete.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, realpath, rm, unlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -214,7 +215,21 @@ function readChunk(size: number): number {
   return Math.min(READ_CHUNK, Math.max(16 * 1024, size + 1));
 }
 
-async function prepare(opts: RunOptions): Promise<Prepared> {
+/**
+ * The caller's options with a signal the run owns, aborted with the caller's. Every file in flight
+ * holds an abort listener on the run's signal (stream pipelines), so `concurrency` above ~9
+ * passed Node's default of 10 listeners and printed a MaxListenersExceededWarning. The limit is
+ * lifted on the run's own signal: the caller's is left as it was, and holds no listener of ours.
+ */
+function withOwnSignal(opts: RunOptions): RunOptions {
+  if (!opts.signal) return opts;
+  const signal = AbortSignal.any([opts.signal]);
+  setMaxListeners(0, signal);
+  return { ...opts, signal };
+}
+
+async function prepare(callerOpts: RunOptions): Promise<Prepared> {
+  const opts = withOwnSignal(callerOpts);
   if (opts.key && opts.key.length < MIN_KEY_BYTES) throw new UsageError(`--key-file: the key must be at least ${MIN_KEY_BYTES} bytes`);
   if (opts.concurrency !== undefined && (!Number.isInteger(opts.concurrency) || opts.concurrency < 1))
     throw new UsageError('--concurrency: must be a whole number of at least 1');

@@ -4,6 +4,7 @@
  * become `failed` records with their warning (fail closed).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync, mkdirSync } from 'node:fs';
+import { getEventListeners } from 'node:events';
 import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -55,6 +56,28 @@ describe('worker threads', () => {
     expect([one.threads, two.threads]).toEqual([1, 2]);
     expect(two.manifest).toEqual(one.manifest);
     expect(one.manifest.totals.findings).toBeGreaterThan(100);
+  });
+});
+
+describe("a library caller's signal", () => {
+  it('with concurrency above 10, gets no MaxListenersExceededWarning and is left with no listener of the run', async () => {
+    const dir = path.join(work, 'many');
+    mkdirSync(dir, { recursive: true });
+    for (let i = 0; i < 24; i++) writeFileSync(path.join(dir, `f${i}.log`), `line ${i}\n`.repeat(2000));
+    const seen: Error[] = [];
+    const onWarning = (w: Error): void => void seen.push(w);
+    process.on('warning', onWarning);
+    const controller = new AbortController();
+    try {
+      await scan({ inputs: [dir], cwd: work, key, threads: 1, concurrency: 16, signal: controller.signal });
+      await pack({ inputs: [dir], cwd: work, key, threads: 1, concurrency: 16, signal: controller.signal }, path.join(work, 'many.zip'));
+      // Warnings are emitted on a later tick.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(seen.map((w) => w.name)).not.toContain('MaxListenersExceededWarning');
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
   });
 });
 
