@@ -650,11 +650,10 @@ export async function createEntryProcessor(init: WorkerInit): Promise<(job: Pool
     const log: Logger = { warn: (line) => warnings.push(line), info: () => {} };
     const dir = job.stagingDir;
     const destFor: DestFor = dir ? (name) => evidencePath(dir, name) : async () => undefined;
-    const packed = job.deflateLevel !== undefined ? new Map<string, PackedData>() : undefined;
-    const packing: Packing | undefined = packed ? { level: job.deflateLevel!, entries: packed } : undefined;
+    const packing = job.deflateLevel !== undefined ? { level: job.deflateLevel, entries: new Map<string, PackedData>() } : undefined;
     const records = await processEntry({ ...engine, log, packing }, job.entry, job.name, destFor);
     const inspection = job.inspect ? await inspectProcessed(engine, job.entry, records) : undefined;
-    return { records, warnings, ...(packed ? { packed: [...packed] } : {}), ...(inspection ? { inspection } : {}) };
+    return { records, warnings, ...(packing ? { packed: [...packing.entries] } : {}), ...(inspection ? { inspection } : {}) };
   };
 }
 
