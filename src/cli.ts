@@ -727,16 +727,16 @@ const LARGE_FILES_MEAN_BYTES = 64 * 1024;
 
 /**
  * From this many input files on, the run's memory is mostly per-file state (records, names,
- * findings), not buffers, and the CLI asks V8 to favour memory over speed (see {@link main}).
+ * findings), not buffers: the records grow to the end and are all needed for the manifest, so the
+ * CLI lets V8's heap grow only 1.2x past them before a full GC (see {@link main}).
  */
 const MANY_FILES = 10_000;
 
 /**
- * V8 flags for runs of at least {@link MANY_FILES} files. The heap's live part is then the
- * records, which grow to the end and are all needed for the manifest, so letting the heap grow
- * 1.5x past them before a full GC is what pushed peak RSS past 300 MB.
+ * From this many input files on, the CLI also asks V8 to favour memory over speed (see
+ * {@link main}); it costs ~25 % of a `pack`'s time, so only where the 300 MB target needs it.
  */
-const MANY_FILES_V8_FLAGS = ['--optimize-for-size', '--heap-growing-percent=20'];
+const VERY_MANY_FILES = 50_000;
 
 /** Entry point for the `aliscrub` binary: wires the real process into {@link runCli}. */
 export async function main(): Promise<void> {
@@ -767,13 +767,15 @@ export async function main(): Promise<void> {
       for await (const c of process.stdin) parts.push(c as Buffer);
       return Buffer.concat(parts);
     },
-    // `--optimize-for-size` puts both isolates' GC in its memory-reducing mode and gives worker
-    // threads started after it a 1 MiB semi-space instead of 16 MiB. On 100 000 small files peak
-    // RSS went ~375 → ~325 MB at no measurable CPU cost; on the 87 files of the 100 MB corpus it
-    // cost 10-20 % more CPU, so it is kept for many-file runs (bench/README.md, session 6).
-    // `--heap-growing-percent=20` there too: `pack` of 100 000 files peaked at 314-327 MB with 50
-    // and 281-291 MB with 20 (2 alternated pairs), for ~1.5 s more GC on the main thread in a
-    // 105-120 s run (perf_hooks 'gc' entries: 6.9-8.1 s against 4.6-5.7 s).
+    // `--heap-growing-percent=20` from 10 000 files: `pack` of 100 000 files peaked at 314-327 MB
+    // with 50 and 281-291 MB with 20 (2 alternated pairs), for ~1.5 s more GC on the main thread
+    // in a 105-120 s run; on 30 000 files it saved 22 MB at no visible cost (31.1 vs 31.6 s).
+    // `--optimize-for-size` from 50 000: it puts both isolates' GC in its memory-reducing mode
+    // and gives worker threads started after it a 1 MiB semi-space instead of 16 MiB, but costs
+    // time: pack of 30 000 files 41.9 s with it, 31.1 without; 50 000 files 59.4 against 48.1 s
+    // (250 MB without either flag). 100 000 files need it: 305 MB with the heap flag alone,
+    // 276-291 MB with both (bench/README.md, session 8). On the 87 files of the 100 MB corpus it
+    // cost 10-20 % more CPU (session 6).
     // `--no-turbo-inlining`, for runs of large files: there the time is in RE2, and V8's
     // optimising compiles were ~20 % of all CPU on two threads (perf, 100 MB corpus: 2.7 of 13 s
     // on V8's background threads; each thread's isolate compiles the same functions again).
@@ -783,7 +785,8 @@ export async function main(): Promise<void> {
     // Both flags are read when V8 next compiles or collects, so setting them here, before the
     // scan's hot code has run, works.
     onCollected: (files, bytes) => {
-      if (files >= MANY_FILES) for (const flag of MANY_FILES_V8_FLAGS) v8.setFlagsFromString(flag);
+      if (files >= MANY_FILES) v8.setFlagsFromString('--heap-growing-percent=20');
+      if (files >= VERY_MANY_FILES) v8.setFlagsFromString('--optimize-for-size');
       if (files > 0 && bytes / files >= LARGE_FILES_MEAN_BYTES) v8.setFlagsFromString('--no-turbo-inlining');
     },
   });
