@@ -782,7 +782,7 @@ export async function main(): Promise<void> {
     // Without inlining they take half as long; 6 alternated pairs: wall 6.06 vs 6.63 s, CPU 11.2
     // vs 12.4 s (medians). On small files the time is in JavaScript, which inlining speeds up:
     // 100 000 files of ~2 KB took 48-52 s with it and 56-58 s without (2 alternated pairs).
-    // Both flags are read when V8 next compiles or collects, so setting them here, before the
+    // All three are read when V8 next compiles or collects, so setting them here, before the
     // scan's hot code has run, works.
     onCollected: (files, bytes) => {
       if (files >= MANY_FILES) v8.setFlagsFromString('--heap-growing-percent=20');
