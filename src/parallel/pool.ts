@@ -97,7 +97,7 @@ export class WorkerPool {
     for (let i = 0; i < size; i++) {
       const worker = new Worker(workerUrl(), { workerData });
       const slot: Slot = { worker, inflight: 0 };
-      worker.on('message', (m: FromWorker) => this.onMessage(slot, m));
+      worker.on('message', (m: FromWorker) => this.onMessage(m));
       worker.on('error', (err) => this.failAll(err));
       worker.on('exit', (code) => {
         if (!this.closed && code !== 0) this.failAll(new Error(`scan worker exited with code ${code}`));
@@ -145,7 +145,7 @@ export class WorkerPool {
     return best;
   }
 
-  private onMessage(_slot: Slot, m: FromWorker): void {
+  private onMessage(m: FromWorker): void {
     const p = this.pending.get(m.id);
     if (!p) return;
     this.pending.delete(m.id);
