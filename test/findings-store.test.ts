@@ -108,4 +108,21 @@ describe('FindingStore', () => {
       { numRuns: 100 },
     );
   });
+
+  it('a manifest is written in pieces under 1 MB however many findings its files list', () => {
+    // Records used to be serialized 512 at a time, each whole: 512 files of ~1 000 findings made
+    // one ~130 MB string, and a file listing a million findings one of ~250 MB.
+    const store = new FindingStore();
+    const findings = (n: number, seed: number): Finding[] =>
+      Array.from({ length: n }, (_, i) => ({ detector: 'ipv4-address', category: 'identifier', line: i + 1, column: 1 + (i % 80), start: i * 100, end: i * 100 + 12, fingerprint: (seed * 1e6 + i).toString(16).padStart(12, '0') }));
+    const record = (path: string, xs: Finding[]) => ({ path, status: 'redacted', bytesIn: 1, encoding: 'utf-8', bom: false, compression: 'none', counts: {}, findings: store.add(xs) });
+    const m = {
+      schemaVersion: 1,
+      files: [...Array.from({ length: 600 }, (_, k) => record(`many/f${k}.log`, findings(100, k))), record('one-big.log', findings(50_000, 999))],
+      totals: { files: 601 },
+    } as unknown as Manifest;
+    const chunks = [...manifestChunks(m)];
+    expect(chunks.join('')).toBe(serializeManifest(m));
+    expect(Math.max(...chunks.map((c) => c.length))).toBeLessThan(1 << 20);
+  });
 });

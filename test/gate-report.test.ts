@@ -18,7 +18,7 @@ import type { Finding } from '../src/manifest.js';
 import { renderGithub } from '../src/report/github.js';
 import { buildJsonReport, renderJson } from '../src/report/json.js';
 import { buildSarif, renderSarif } from '../src/report/sarif.js';
-import { LazyArray, chunked, prettyJson, prettyJsonChunks } from '../src/report/stream.js';
+import { LazyArray, LazyObject, chunked, prettyJson, prettyJsonChunks } from '../src/report/stream.js';
 import { renderText, summaryLines } from '../src/report/text.js';
 import { scan } from '../src/run.js';
 import { tree } from './helpers/tree.js';
@@ -31,6 +31,7 @@ const PATTERNS = ['alibaba-keys', 'pii-contact', 'network'].map((f) => path.reso
 /** Replaces each LazyArray by a plain array (what the streamed text must equal). */
 function eager(v: unknown): unknown {
   if (v instanceof LazyArray) return [...v.items].map(eager);
+  if (v instanceof LazyObject) return eager(v.value);
   if (Array.isArray(v)) return v.map(eager);
   if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, eager(x)]));
   return v;
@@ -56,6 +57,14 @@ describe('streamed JSON', () => {
         { a: 1, findings: new LazyArray(items), after: [] },
         { runs: [{ tool: { x: 1 }, results: new LazyArray(items) }], last: 'z' },
         { a: { b: [{ c: [new LazyArray(items)] }] } },
+        // Plain items batched by weight, some streamed key by key (as the manifest's records are).
+        {
+          files: new LazyArray(
+            items.map((x, i) => (i % 7 === 3 ? new LazyObject({ ...x, nested: { ...x.nested, list: new LazyArray(x.nested.list) } }) : x)),
+            true,
+            (x) => 1 + ((x as { line: number }).line % 50),
+          ),
+        },
       ];
       for (const v of shapes) {
         const text = [...chunked(prettyJson(v), 1000)].join('');

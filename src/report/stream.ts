@@ -9,23 +9,35 @@
 /** An array serialized from an iterable, one item at a time. */
 export class LazyArray {
   /**
-   * @param plainItems the items hold no LazyArray (they are not checked one by one then).
+   * @param plainItems the items hold no LazyArray (they are not checked one by one then), except
+   *   items given as {@link LazyObject}.
+   * @param weight what an item counts for in a batch of {@link BATCH} (default 1): items of very
+   *   different sizes (a file record with 3 or 3 000 findings) are batched by it.
    */
   constructor(
     readonly items: Iterable<unknown>,
     readonly plainItems = false,
+    readonly weight?: (item: unknown) => number,
   ) {}
+}
+
+/**
+ * An object that holds a LazyArray, marked as such: an item of a plain-items LazyArray given as
+ * one is streamed key by key instead of batched, without looking through every item's values.
+ */
+export class LazyObject {
+  constructor(readonly value: Readonly<Record<string, unknown>>) {}
 }
 
 const PAD = '  ';
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof LazyArray);
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof LazyArray) && !(v instanceof LazyObject);
 }
 
 /** True when `v` holds a LazyArray (then it is written by hand rather than by JSON.stringify). */
 function holdsLazy(v: unknown): boolean {
-  if (v instanceof LazyArray) return true;
+  if (v instanceof LazyArray || v instanceof LazyObject) return true;
   if (Array.isArray(v)) return v.some(holdsLazy);
   if (isPlainObject(v)) return Object.values(v).some(holdsLazy);
   return false;
@@ -39,6 +51,7 @@ function plain(v: unknown, depth: number): string {
 
 /** The pieces of `JSON.stringify(value, null, 2)` (no trailing newline). */
 export function* prettyJson(value: unknown, depth = 0): Generator<string> {
+  if (value instanceof LazyObject) value = value.value;
   if (!holdsLazy(value)) {
     yield plain(value, depth);
     return;
@@ -71,7 +84,10 @@ export function* prettyJson(value: unknown, depth = 0): Generator<string> {
   yield first ? '{}' : `\n${PAD.repeat(depth)}}`;
 }
 
-/** Items of a LazyArray serialized together (JSON.stringify on a batch is far faster than per item). */
+/**
+ * Items (or weight, see {@link LazyArray}) of a LazyArray serialized together: JSON.stringify on
+ * a batch is far faster than per item, and a batch's text is the largest string built at once.
+ */
 const BATCH = 512;
 
 /**
@@ -88,6 +104,7 @@ function* lazyItems(array: LazyArray, depth: number): Generator<string> {
   }
   let first = true;
   let batch: unknown[] = [];
+  let weight = 0;
   const flush = (): string => {
     let wrapped: unknown = batch;
     for (let k = 0; k < depth; k++) wrapped = [wrapped];
@@ -95,10 +112,11 @@ function* lazyItems(array: LazyArray, depth: number): Generator<string> {
     const out = `${first ? '[' : ','}\n${text.slice(prefix.length, text.length - suffix.length)}`;
     first = false;
     batch = [];
+    weight = 0;
     return out;
   };
   for (const item of array.items) {
-    if (!array.plainItems && holdsLazy(item)) {
+    if (item instanceof LazyObject || (!array.plainItems && holdsLazy(item))) {
       if (batch.length > 0) yield flush();
       yield `${first ? '[' : ','}\n${PAD.repeat(depth + 1)}`;
       yield* prettyJson(item, depth + 1);
@@ -106,7 +124,8 @@ function* lazyItems(array: LazyArray, depth: number): Generator<string> {
       continue;
     }
     batch.push(item);
-    if (batch.length >= BATCH) yield flush();
+    weight += array.weight?.(item) ?? 1;
+    if (batch.length >= BATCH || weight >= BATCH) yield flush();
   }
   if (batch.length > 0) yield flush();
   yield first ? '[]' : `\n${PAD.repeat(depth)}]`;
