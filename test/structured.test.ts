@@ -13,6 +13,8 @@ import fc from 'fast-check';
 import unzipper from 'unzipper';
 import { parseAllDocuments } from 'yaml';
 import { SaxesParser } from 'saxes';
+import { parseTree } from 'jsonc-parser';
+import type { Node as JsonNode, ParseError } from 'jsonc-parser';
 import { STRUCTURED_CANARIES, STRUCTURED_SURVIVORS, makeStructured } from '../fixtures/formats/structured.mjs';
 import { zip } from '../fixtures/formats/archives.mjs';
 import { IMAGE_CANARIES, makePng } from '../fixtures/formats/images.mjs';
@@ -482,6 +484,46 @@ describe('NDJSON pre-check: lines naming no secret are only validated, not parse
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('parseJson', () => {
+  // The tree jsonc-parser's own parseTree gives, converted as parseJson did until session 9: the
+  // event-built tree must be the same, node for node and range for range.
+  const reference = (text: string): unknown => {
+    const errors: ParseError[] = [];
+    const root = parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+    if (!root || errors.length > 0) return undefined;
+    const conv = (n: JsonNode): unknown => {
+      if (n.type === 'object') return { kind: 'map', entries: (n.children ?? []).map((p) => ({ key: String(p.children![0]!.value), value: conv(p.children![1]!) })) };
+      if (n.type === 'array') return { kind: 'seq', items: (n.children ?? []).map(conv) };
+      if (n.type === 'string') return { kind: 'scalar', text: n.value, redactable: true, start: n.offset + 1, end: n.offset + n.length - 1, bare: false };
+      if (n.type === 'number') return { kind: 'scalar', text: undefined, redactable: true, start: n.offset, end: n.offset + n.length, bare: true };
+      return { kind: 'scalar', text: undefined, redactable: false, start: n.offset, end: n.offset + n.length, bare: true };
+    };
+    return conv(root);
+  };
+
+  it("builds jsonc-parser's tree, with the same ranges, for any JSON and for broken JSON", async () => {
+    const { parseJson } = await import('../src/structure/formats.js');
+    // Pretty-printed, compact, with duplicate keys and escapes; then cut or corrupted at a random point.
+    const doc = fc.oneof(
+      fc.json({ maxDepth: 6 }),
+      fc.jsonValue({ maxDepth: 6 }).map((v) => JSON.stringify(v, null, 2) ?? 'null'),
+      fc.dictionary(fc.constantFrom('a', 'b', '\\u00e9', 'password'), fc.jsonValue({ maxDepth: 2 })).map((o) => `{${Object.entries(o).map(([k, v]) => `"${k}":${JSON.stringify(v)},"${k}":1`).join(',')}}`),
+    );
+    const broken = fc.tuple(doc, fc.nat(), fc.constantFrom('', ',', '}', ']', '"', '/* c */', 'x')).map(([t, at, ins]) => {
+      const i = t.length === 0 ? 0 : at % t.length;
+      return t.slice(0, i) + ins + t.slice(i + (ins === '' ? 1 : 0));
+    });
+    fc.assert(
+      fc.property(fc.oneof(doc, broken), (text) => {
+        expect(parseJson(text)).toEqual(reference(text));
+      }),
+      { numRuns: 500 },
+    );
+    expect(parseJson('')).toBeUndefined();
+    expect(parseJson('{"a":1} {"b":2}')).toBeUndefined();
   });
 });
 

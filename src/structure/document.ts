@@ -92,15 +92,15 @@ async function textSpans(ctx: StructureContext, text: string, format: Structured
       return lineByLine(text, keys, outcome);
     case 'json':
     case 'har': {
-      const parsed = parseJson(text);
-      if (!parsed) {
+      const tree = parseJson(text);
+      if (!tree) {
         // A log named .json is often one JSON object per line: apply the rules to lines that parse.
         if (format === 'json') return lineByLine(text, keys, outcome);
         textOnly(outcome, 'not-parseable');
         return [];
       }
-      const out: Replace[] = keyRuleSpans(parsed.tree, keys);
-      if (get(get(parsed.tree, 'log'), 'entries')?.kind === 'seq') out.push(...(await harSpans(ctx, parsed.tree, text, outcome)));
+      const out: Replace[] = keyRuleSpans(tree, keys);
+      if (get(get(tree, 'log'), 'entries')?.kind === 'seq') out.push(...(await harSpans(ctx, tree, text, outcome)));
       return out;
     }
   }

@@ -5,7 +5,6 @@
  */
 import { createRequire } from 'node:module';
 import type * as JsoncParser from 'jsonc-parser';
-import type { Node as JsonNode, ParseError } from 'jsonc-parser';
 import type * as Yaml from 'yaml';
 import type { CST, Node as YamlNode } from 'yaml';
 import type * as Saxes from 'saxes';
@@ -85,37 +84,67 @@ function nestsDeeperThan(text: string, max: number): boolean {
   return false;
 }
 
-/** Parses strict JSON into a tree with source ranges; undefined when it is not valid JSON or nests deeper than {@link MAX_JSON_DEPTH}. */
-export function parseJson(text: string): { tree: SNode; root: JsonNode } | undefined {
+/** A map or sequence of {@link parseJson} still being filled. */
+type OpenNode = { readonly kind: 'map'; readonly entries: Array<{ key: string; value: SNode }>; key: string } | { readonly kind: 'seq'; readonly items: SNode[] };
+
+/**
+ * Parses strict JSON into a tree with source ranges; undefined when it is not valid JSON or nests
+ * deeper than {@link MAX_JSON_DEPTH}.
+ *
+ * The tree is built from jsonc-parser's events, not converted from its own tree: that one (a node
+ * per value and per property, with parent links) took 65 MB of heap for a 4.9 MB HAR, on top of
+ * the ~15 MB of this one, so a 16 MiB document (the structured-size cap) needed ~270 MB.
+ */
+export function parseJson(text: string): SNode | undefined {
   if (nestsDeeperThan(text, MAX_JSON_DEPTH)) return undefined;
-  const errors: ParseError[] = [];
-  const root = jsonc().parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
-  if (!root || errors.length > 0) return undefined;
-  return { tree: fromJson(root), root };
+  const open: OpenNode[] = [];
+  let root: SNode | undefined;
+  let failed = false;
+  const put = (n: SNode): void => {
+    const top = open[open.length - 1];
+    if (!top) root = n;
+    else if (top.kind === 'seq') top.items.push(n);
+    else top.entries.push({ key: top.key, value: n });
+  };
+  jsonc().visit(
+    text,
+    {
+      onObjectBegin: () => {
+        open.push({ kind: 'map', entries: [], key: '' });
+      },
+      onObjectProperty: (name) => {
+        (open[open.length - 1] as { key: string }).key = name;
+      },
+      onObjectEnd: () => {
+        put({ kind: 'map', entries: (open.pop() as { entries: Array<{ key: string; value: SNode }> }).entries });
+      },
+      onArrayBegin: () => {
+        open.push({ kind: 'seq', items: [] });
+      },
+      onArrayEnd: () => {
+        put({ kind: 'seq', items: (open.pop() as { items: SNode[] }).items });
+      },
+      onLiteralValue: (value: unknown, offset, length) => put(scalar(value, offset, length)),
+      onError: () => {
+        failed = true;
+      },
+    },
+    { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false },
+  );
+  return failed ? undefined : root;
 }
 
-function fromJson(n: JsonNode): SNode {
-  switch (n.type) {
-    case 'object':
-      return {
-        kind: 'map',
-        entries: (n.children ?? []).map((p) => ({ key: String(p.children![0]!.value), value: fromJson(p.children![1]!) })),
-      };
-    case 'array':
-      return { kind: 'seq', items: (n.children ?? []).map(fromJson) };
-    case 'string':
-      return { kind: 'scalar', text: n.value as string, redactable: true, start: n.offset + 1, end: n.offset + n.length - 1, bare: false };
-    case 'number':
-      return { kind: 'scalar', text: undefined, redactable: true, start: n.offset, end: n.offset + n.length, bare: true };
-    default:
-      return { kind: 'scalar', text: undefined, redactable: false, start: n.offset, end: n.offset + n.length, bare: true };
-  }
+/** A JSON literal at [offset, offset + length) of the text. */
+function scalar(value: unknown, offset: number, length: number): SNode {
+  if (typeof value === 'string') return { kind: 'scalar', text: value, redactable: true, start: offset + 1, end: offset + length - 1, bare: false };
+  if (typeof value === 'number') return { kind: 'scalar', text: undefined, redactable: true, start: offset, end: offset + length, bare: true };
+  return { kind: 'scalar', text: undefined, redactable: false, start: offset, end: offset + length, bare: true };
 }
 
 /** Key rules over a JSON document. */
 export function jsonSpans(text: string, keys: SecretKeys): TextSpan[] | undefined {
-  const parsed = parseJson(text);
-  return parsed ? keyRuleSpans(parsed.tree, keys) : undefined;
+  const tree = parseJson(text);
+  return tree ? keyRuleSpans(tree, keys) : undefined;
 }
 
 // ---------------------------------------------------------------- YAML
