@@ -438,13 +438,20 @@ async function baselineCreateCommand(args: GateArgs & { output: string; force?: 
   const { gate } = await gatedScan(args, io, log, { config, label: 'baseline', key });
   const createdKey = explicit || existing ? undefined : await writeCompanionKey(file, key);
   const dir = path.dirname(file);
-  const entries: BaselineEntry[] = gate.findings
-    .filter((f) => !f.suppressed)
-    .map((f) => ({ path: path.relative(dir, path.resolve(gate.root, f.path)).split(path.sep).join('/'), detector: f.detector, fingerprint: f.fingerprint }));
-  const text = renderBaseline(entries, key);
+  // One finding object at a time (`gate.findings` builds them all and keeps them), and each file's
+  // path as the baseline records it worked out once.
+  const { gateFindings } = await import('./gate/gate.js');
+  const entryPaths = new Map<string, string>();
+  const entries: BaselineEntry[] = [];
+  for (const f of gateFindings(gate)) {
+    if (f.suppressed) continue;
+    let p = entryPaths.get(f.path);
+    if (p === undefined) entryPaths.set(f.path, (p = path.relative(dir, path.resolve(gate.root, f.path)).split(path.sep).join('/')));
+    entries.push({ path: p, detector: f.detector, fingerprint: f.fingerprint });
+  }
+  const { text, count: recorded } = renderBaseline(entries, key);
   await writeAtomic(file, text);
-  const recorded = (JSON.parse(text) as { findings: unknown[] }).findings.length;
-  const files = new Set(entries.map((e) => e.path)).size;
+  const files = new Set(entryPaths.values()).size;
   io.stdout(`baseline written: ${displayPath(file, io.cwd)} (${recorded} findings in ${files} files)\n`);
   if (createdKey) io.stdout(`key written: ${displayPath(createdKey, io.cwd)} (mode 0600; keep it out of bundles; commit it only if your threat model allows)\n`);
   for (const u of gate.unscanned) io.stdout(`${u.path}: not scanned: ${u.reason}\n`);

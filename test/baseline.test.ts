@@ -54,6 +54,7 @@ describe('baseline', () => {
     const text = readFileSync(file, 'utf8');
     const data = JSON.parse(text) as { findings: Array<Record<string, string>> };
     expect(validateBaseline(data)).toBe(true);
+    expect(created.stdout).toContain(`(${data.findings.length} findings in 2 files)`);
     // No line numbers, no values.
     for (const e of data.findings) expect(Object.keys(e).sort()).toEqual(['detector', 'fingerprint', 'path']);
     for (const v of [AK, EMAIL, PASSWORD]) expect(text).not.toContain(v);
@@ -87,6 +88,18 @@ describe('baseline', () => {
     expect(text2.stdout).toMatch(/^evidence\/app\.log:2:5 alibaba-access-key-id \(secret\)/m);
     expect(text2.stdout).not.toMatch(/^evidence\/app\.log:5:/m);
     expect(text2.stdout + text2.stderr).not.toContain(AK_NEW);
+  });
+
+  it('records each entry once, in path, detector, fingerprint order, and says how many', async () => {
+    const { renderBaseline } = await import('../src/gate/baseline.js');
+    const e = (p: string, d: string, f: string) => ({ path: p, detector: d, fingerprint: `0000000000${f}` });
+    const entries = [e('b.log', 'x', '02'), e('a.log', 'y', '01'), e('b.log', 'x', '01'), e('a.log', 'y', '01'), e('a.log', 'x', '09'), e('b.log', 'x', '02')];
+    const { text, count } = renderBaseline(entries, Buffer.alloc(32, 7));
+    const data = JSON.parse(text) as { findings: Array<Record<string, string>> };
+    expect(validateBaseline(data)).toBe(true);
+    expect(data.findings).toEqual([e('a.log', 'x', '09'), e('a.log', 'y', '01'), e('b.log', 'x', '01'), e('b.log', 'x', '02')]);
+    expect(count).toBe(4);
+    expect(renderBaseline([...entries].reverse(), Buffer.alloc(32, 7)).text).toBe(text);
   });
 
   it('paths are relative to the baseline file, so it works from another working directory', async () => {
