@@ -708,6 +708,19 @@ async function main() {
   fs.mkdirSync(opts.corpusDir, { recursive: true });
   fs.mkdirSync(opts.outDir, { recursive: true });
   const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'aliscrub-bench-'));
+  // Ctrl-C or kill ends the process without running `finally`: remove what it made first, as the
+  // end of a run does (an interrupted run used to leave its copy of the product in the temp folder).
+  const cleanUp = () => {
+    fs.rmSync(tmpDir, { recursive: true, force: true });
+    if (!opts.keepOutput) fs.rmSync(opts.outDir, { recursive: true, force: true });
+  };
+  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
+    process.once(sig, () => {
+      LOG(`\nbench: interrupted (${sig}); temporary files removed`);
+      cleanUp();
+      process.exit(code);
+    });
+  }
   try {
     // Corpora first: generation needs no build.
     const corpora = {};
@@ -905,8 +918,7 @@ async function main() {
     LOG(`bench: ${e.message}`);
     return 2;
   } finally {
-    fs.rmSync(tmpDir, { recursive: true, force: true });
-    if (!opts.keepOutput) fs.rmSync(opts.outDir, { recursive: true, force: true });
+    cleanUp();
   }
 }
 
