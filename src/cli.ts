@@ -429,7 +429,7 @@ async function baselineCreateCommand(args: GateArgs & { output: string; force?: 
   if (!file.toLowerCase().endsWith('.json')) throw new UsageError(`--output: ${args.output} must end in .json`);
   if ((await exists(file)) && !args.force) throw new UsageError(`--output: ${args.output} already exists (use --force to replace it)`);
   const config = await resolveConfig(args.config, io.cwd);
-  const { existingCompanionKey, newCompanionKey, renderBaseline, writeCompanionKey } = await import('./gate/baseline.js');
+  const { baselineEntryPath, existingCompanionKey, newCompanionKey, renderBaseline, writeCompanionKey } = await import('./gate/baseline.js');
   // The key: --key-file, the config's keyFile, or the baseline's companion key file (made once,
   // written only once the scan has succeeded).
   const explicit = await explicitKey(args, io, config);
@@ -437,7 +437,6 @@ async function baselineCreateCommand(args: GateArgs & { output: string; force?: 
   const key = explicit ?? existing ?? newCompanionKey();
   const { gate } = await gatedScan(args, io, log, { config, label: 'baseline', key });
   const createdKey = explicit || existing ? undefined : await writeCompanionKey(file, key);
-  const dir = path.dirname(file);
   // One finding object at a time (`gate.findings` builds them all and keeps them), and each file's
   // path as the baseline records it worked out once.
   const { gateFindings } = await import('./gate/gate.js');
@@ -446,7 +445,7 @@ async function baselineCreateCommand(args: GateArgs & { output: string; force?: 
   for (const f of gateFindings(gate)) {
     if (f.suppressed) continue;
     let p = entryPaths.get(f.path);
-    if (p === undefined) entryPaths.set(f.path, (p = path.relative(dir, path.resolve(gate.root, f.path)).split(path.sep).join('/')));
+    if (p === undefined) entryPaths.set(f.path, (p = baselineEntryPath(file, path.resolve(gate.root, f.path))));
     entries.push({ path: p, detector: f.detector, fingerprint: f.fingerprint });
   }
   const { text, count: recorded } = renderBaseline(entries, key);

@@ -4,7 +4,7 @@
  * Its JSON Schema is schema/manifest.schema.json; bump {@link MANIFEST_SCHEMA_VERSION} on any
  * incompatible change.
  */
-import { LazyArray, LazyObject, prettyJsonChunks } from './report/stream.js';
+import { BATCH, LazyArray, LazyObject, prettyJsonChunks } from './report/stream.js';
 import type { Category } from './detect/detector.js';
 import { findingColumns } from './findings.js';
 
@@ -240,13 +240,12 @@ export function manifestChunks(m: Manifest): Iterable<string> {
   return prettyJsonChunks({ ...m, files: new LazyArray(streamedRecords(m.files), true, recordWeight) });
 }
 
-/** Findings a record lists from which they are streamed rather than serialized with the record. */
-const STREAMED_FINDINGS = 512;
 
 function* streamedRecords(files: readonly FileRecord[]): Generator<FileRecord | LazyObject> {
   for (const f of files) {
-    // `{ ...f, findings }` keeps the key order, so the text is the record's.
-    yield 'findings' in f && f.findings.length > STREAMED_FINDINGS ? new LazyObject({ ...f, findings: new LazyArray(f.findings, true) }) : f;
+    // A record listing more findings than a batch holds has its list streamed, not serialized
+    // whole; `{ ...f, findings }` keeps the key order, so the text is the record's.
+    yield 'findings' in f && f.findings.length > BATCH ? new LazyObject({ ...f, findings: new LazyArray(f.findings, true) }) : f;
   }
 }
 

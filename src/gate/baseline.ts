@@ -58,6 +58,11 @@ function entryKey(e: BaselineEntry): string {
   return `${e.path}\0${e.detector}\0${e.fingerprint}`;
 }
 
+/** Path of `absFile` as the baseline at `baselineFile` records it: relative to its folder, with `/`. */
+export function baselineEntryPath(baselineFile: string, absFile: string): string {
+  return posix(path.relative(path.dirname(baselineFile), absFile));
+}
+
 /** A loaded baseline, ready for lookups by absolute file path. */
 export class Baseline {
   /** One string per entry; the entries themselves are not kept (~480 000 on the 100 MB bench corpus). */
@@ -76,7 +81,7 @@ export class Baseline {
 
   /** Path of `absFile` as a baseline records it. */
   entryPath(absFile: string): string {
-    return posix(path.relative(path.dirname(this.file), absFile));
+    return baselineEntryPath(this.file, absFile);
   }
 
   has(absFile: string, detector: string, fingerprint: string): boolean {

@@ -88,7 +88,7 @@ export function* prettyJson(value: unknown, depth = 0): Generator<string> {
  * Items (or weight, see {@link LazyArray}) of a LazyArray serialized together: JSON.stringify on
  * a batch is far faster than per item, and a batch's text is the largest string built at once.
  */
-const BATCH = 512;
+export const BATCH = 512;
 
 /**
  * The array at nesting `depth`: its items are serialized a batch at a time by JSON.stringify,
