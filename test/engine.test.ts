@@ -59,4 +59,57 @@ describe('compileRegex group spans', () => {
       { numRuns: 500 },
     );
   });
+
+  it('batches: execAll finds what a loop of execAt calls finds, or declines', () => {
+    // Patterns with context (\b, ^, $ under m), groups that repeat, may be empty or take no part,
+    // and patterns that can match empty (execAll must decline those, never differ).
+    const parts = ['a', 'b', '[ab]', '\\d', 'é', '(?:a|ab)', '\\s', '=', '\\b', '^', '$', '\\n'];
+    const quant = ['', '?', '+', '*', '{1,3}'];
+    const piece = fc.tuple(fc.constantFrom(...parts), fc.constantFrom(...quant)).map(([p, q]) => (/^(\\b|\^|\$)$/.test(p) ? p : p + q));
+    const pattern = fc.tuple(fc.array(piece, { maxLength: 3 }), fc.array(piece, { maxLength: 3 }), fc.array(piece, { maxLength: 3 }), fc.integer({ min: 0, max: 1 }), fc.boolean());
+    const text = fc.array(fc.constantFrom('a', 'b', '1', ' ', 'é', '=', 'x', '\n', '\0'), { maxLength: 40 }).map((xs) => xs.join(''));
+    let batched = 0;
+    let runs = 0;
+    fc.assert(
+      fc.property(pattern, text, fc.nat(), fc.nat(), ([pre, mid, post, group, twice], t, fromSeed, lastSeed) => {
+        runs++;
+        const body = `${pre.join('')}(${mid.join('')})${post.join('')}`;
+        const source = twice ? `${body}|x${body}` : body;
+        const re = compileRegex(source, 'm', group);
+        const buf = Buffer.from(t);
+        const from = fromSeed % (buf.length + 1);
+        // An earlier search leaves the regex's own position anywhere, even past this buffer.
+        re.execAt(Buffer.from(t + t + t), lastSeed % (3 * buf.length + 1));
+        const got = re.execAll(buf, from);
+        if (!got) return;
+        batched++;
+        const want: number[] = [];
+        for (let at = from; at <= buf.length; ) {
+          const m = re.execAt(buf, at);
+          if (!m) break;
+          const empty = m.groupEnd <= m.groupStart;
+          want.push(m.start, m.end, empty ? -1 : m.groupStart, empty ? -1 : m.groupEnd);
+          at = m.end > m.start ? m.end : m.start + 1; // as the scanner resumes
+        }
+        expect(got).toEqual(want);
+      }),
+      { numRuns: 2000 },
+    );
+    // A test that always declined would pass trivially.
+    expect(batched).toBeGreaterThan(runs / 3);
+  });
+
+  it('batch declines a NUL byte, an empty match and a match starting one byte early', () => {
+    expect(compileRegex('a', '', 0).execAll(Buffer.from('a\0a'), 0)).toBeUndefined();
+    expect(compileRegex('a*', '', 0).execAll(Buffer.from('bab'), 0)).toBeUndefined();
+    expect(compileRegex('ab', '', 0).execAll(Buffer.from('xabab'), 1)).toEqual([1, 3, 1, 3, 3, 5, 3, 5]);
+    expect(compileRegex('ab', '', 0).execAll(Buffer.from('abab'), 2)).toEqual([2, 4, 2, 4]);
+    expect(compileRegex('a+', '', 0).execAll(Buffer.from('xaaab'), 2)).toBeUndefined();
+  });
+
+  it('batch finds the group where RE2 put it when its text repeats inside the match', () => {
+    expect(compileRegex('a+(a)', '', 1).execAll(Buffer.from('xaaa b aa'), 0)).toEqual([1, 4, 3, 4, 7, 9, 8, 9]);
+    expect(compileRegex('key=(\\w+) key=(\\w+)', '', 2).execAll(Buffer.from('key=ab key=ab'), 0)).toEqual([0, 13, 11, 13]);
+    expect(compileRegex('a(b)?c|d', '', 1).execAll(Buffer.from('d abc'), 0)).toEqual([0, 1, -1, -1, 2, 5, 3, 4]);
+  });
 });

@@ -26,6 +26,15 @@ export interface CompiledRegex {
    * as context for `\b` and `^`, exactly as in a search of the whole buffer.
    */
   execAt(buf: Buffer, from: number): RegexMatch | null;
+  /**
+   * Every match from byte `from` to the end of `buf`, in order, exactly as a loop of
+   * {@link CompiledRegex.execAt} calls would find them (each search starting where the last match
+   * ended), but in one native call: flat `[start, end, groupStart, groupEnd, …]` byte offsets.
+   * A group that is empty or takes no part is reported as −1, −1 (no value either way). Returns
+   * undefined when one call cannot stand for that loop (the searched bytes hold a NUL, a match is
+   * empty, or a match starts at `from − 1`); the caller then loops over `execAt`.
+   */
+  execAll(buf: Buffer, from: number): number[] | undefined;
 }
 
 /** Flags a detector may set. */
@@ -51,6 +60,15 @@ export function compileRegex(source: string, flags: string, group: number): Comp
   // group's offset is instead found inside the whole match; only when the group's text occurs
   // there more than once is the match repeated with indices (same start, so the same match).
   let withIndices: RE2 | undefined;
+  /** The group's span by indices, for a match known to start at `start`. */
+  const indexedGroup = (buf: Buffer, start: number): [number, number] | undefined => {
+    withIndices ??= new RE2(scoped(source, flags), 'gdu');
+    withIndices.lastIndex = start;
+    const d = withIndices.exec(buf) as (RegExpExecArray & { indices?: Array<[number, number] | undefined> }) | null;
+    return d?.indices?.[group];
+  };
+  // The whole match between two marker bytes, then (with a group) the group's text and a third.
+  const template = group === 0 ? `${MARK}$&${MARK}` : `${MARK}$&${MARK}$${group}${MARK}`;
   return {
     execAt(buf: Buffer, from: number): RegexMatch | null {
       re ??= new RE2(scoped(source, flags), 'gu');
@@ -65,14 +83,58 @@ export function compileRegex(source: string, flags: string, group: number): Comp
       if (g === undefined) return { start, end, groupStart: -1, groupEnd: -1 };
       const at = whole.indexOf(g);
       if (g.length > 0 && whole.indexOf(g, at + 1) < 0) return { start, end, groupStart: start + at, groupEnd: start + at + g.length };
-      withIndices ??= new RE2(scoped(source, flags), 'gdu');
-      withIndices.lastIndex = start;
-      const d = withIndices.exec(buf) as (RegExpExecArray & { indices?: Array<[number, number] | undefined> }) | null;
-      const span = d?.indices?.[group];
+      const span = indexedGroup(buf, start);
       return span ? { start, end, groupStart: span[0], groupEnd: span[1] } : { start, end, groupStart: -1, groupEnd: -1 };
+    },
+    execAll(buf: Buffer, from: number): number[] | undefined {
+      // A global replace always searches from the start of its input, so it gets a view that
+      // starts one byte early: that byte is all the look-behind RE2 has (\b and ^ look one
+      // byte back), and a match starting on it is one the loop from `from` would not see.
+      const lead = from > 0 ? 1 : 0;
+      const view = buf.subarray(from - lead);
+      if (view.includes(0)) return undefined;
+      re ??= new RE2(scoped(source, flags), 'gu');
+      // replace() reads lastIndex too, even when global: one left past the view's end by an
+      // execAt call makes it return the input unchanged, which would read as "no match".
+      re.lastIndex = 0;
+      const out = re.replace(view, template) as unknown as Buffer;
+      const found: number[] = [];
+      // Offsets in `out` run ahead of the view's by the marker and group bytes written so far.
+      let shift = 0;
+      for (let open = out.indexOf(0); open >= 0; ) {
+        const close = out.indexOf(0, open + 1);
+        const length = close - open - 1;
+        const start = open - shift;
+        if (length === 0 || (lead === 1 && start === 0)) return undefined;
+        const at = from - lead + start;
+        let next = close;
+        if (group === 0) {
+          found.push(at, at + length, at, at + length);
+          shift += 2;
+        } else {
+          next = out.indexOf(0, close + 1);
+          const g = next - close - 1;
+          shift += 3 + g;
+          const whole = out.subarray(open + 1, close);
+          const text = out.subarray(close + 1, next);
+          const k = g === 0 ? -1 : whole.indexOf(text);
+          if (g === 0) found.push(at, at + length, -1, -1); // empty or not taking part: no hit either way
+          else if (whole.indexOf(text, k + 1) < 0) found.push(at, at + length, at + k, at + k + g);
+          else {
+            const span = indexedGroup(buf, at);
+            found.push(at, at + length, span ? span[0] : -1, span ? span[1] : -1);
+          }
+        }
+        open = out.indexOf(0, next + 1);
+      }
+      return found;
     },
   };
 }
+
+/** Marks match boundaries in {@link CompiledRegex.execAll}'s replace output; text never holds it. */
+const MARK = '\u0000';
+
 
 /**
  * A multi-pattern prefilter: one pass over a Buffer tells which patterns match anywhere in it.

@@ -13,7 +13,7 @@ import { CATEGORIES } from './detector.js';
 import type { Detector } from './detector.js';
 import { CONTEXT_BYTES, shannonEntropy } from './checks.js';
 import { compileLiteralSet, compileSet } from './engine.js';
-import type { PatternSet } from './engine.js';
+import type { PatternSet, RegexMatch } from './engine.js';
 import { insideToken } from '../redact/token.js';
 
 /** One sensitive span found by one detector. Offsets are absolute byte offsets in the file. */
@@ -28,6 +28,12 @@ export interface Hit {
   readonly matchEnd: number;
 }
 
+/**
+ * A batch search copies the searched bytes twice (~20 µs per 64 KiB) and saves ~2–3 µs per match
+ * over an `execAt` call (measured on nginx logs with the IPv4 pattern): worth it from about one
+ * match per 8 KiB.
+ */
+const BATCH_BYTES_PER_MATCH = 8 * 1024;
 /** Windows shorter than this (bytes) may skip the pattern set while it is not compiled yet. */
 const SMALL_WINDOW = 16 * 1024;
 /** ... for at most this many windows per scanner. */
@@ -166,8 +172,12 @@ export class FileScanner {
   /** Per detector: absolute offset where its next search starts. Never decreases. */
   private readonly resume: number[];
 
+  /** Per detector: matches its last search found, which picks exec calls or one batch call. */
+  private readonly seen: number[];
+
   constructor(private readonly scanner: Scanner) {
     this.resume = scanner.detectors.map(() => 0);
+    this.seen = scanner.detectors.map(() => 0);
   }
 
   /** Lowest resume offset: every future hit starts at or after it. */
@@ -199,8 +209,13 @@ export class FileScanner {
         this.resume[i] = Math.max(pos, settled);
         continue;
       }
-      for (;;) {
-        const m = d.regex.execAt(window, pos - base);
+      // A detector that matched densely last time gets all its matches from one native call.
+      const all = this.seen[i]! * BATCH_BYTES_PER_MATCH >= end - pos ? d.regex.execAll(window, pos - base) : undefined;
+      let seen = all ? all.length / 4 : 0;
+      for (let k = 0; ; k += 4) {
+        let m: RegexMatch | null;
+        if (all) m = k < all.length ? { start: all[k]!, end: all[k + 1]!, groupStart: all[k + 2]!, groupEnd: all[k + 3]! } : null;
+        else if ((m = d.regex.execAt(window, pos - base))) seen++;
         if (!m) {
           pos = Math.max(pos, settled);
           break;
@@ -217,6 +232,7 @@ export class FileScanner {
         }
         pos = matchEnd > matchStart ? matchEnd : matchStart + 1;
       }
+      this.seen[i] = seen;
       this.resume[i] = pos;
     }
     return hits;

@@ -54,7 +54,7 @@ export function normaliseKey(name: string): string {
 const ESCAPED_OR_NON_ASCII = /[\\\u0080-\uffff]/;
 
 /** A compiled regex that never matches: the structural detector has no pattern. */
-const NEVER = { execAt: () => null };
+const NEVER = { execAt: () => null, execAll: () => [] };
 
 /** Builds the matcher from a validated spec. */
 export function compileSecretKeys(spec: SecretKeysSpec, file: string): SecretKeys {
