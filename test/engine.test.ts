@@ -1,7 +1,8 @@
 /**
  * The regex seam reports a capture group's byte span without asking node-re2 for indices (see
  * engine.ts). These tests pin that the span is the one RE2 itself reports, including when the
- * group's text occurs more than once inside the match.
+ * group's text occurs more than once inside the match, and that a batch search (`execAll`, one
+ * native replace call for all matches) finds exactly what the loop of `execAt` calls finds.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
