@@ -105,7 +105,8 @@ export function compileRegex(source: string, flags: string, group: number): Comp
         const close = out.indexOf(0, open + 1);
         const length = close - open - 1;
         const start = open - shift;
-        if (length === 0 || (lead === 1 && start === 0)) return undefined;
+        // (close < 0 cannot happen with the NUL check above; declining beats looping forever.)
+        if (close < 0 || length === 0 || (lead === 1 && start === 0)) return undefined;
         const at = from - lead + start;
         let next = close;
         if (group === 0) {
@@ -113,16 +114,20 @@ export function compileRegex(source: string, flags: string, group: number): Comp
           shift += 2;
         } else {
           next = out.indexOf(0, close + 1);
+          if (next < 0) return undefined;
           const g = next - close - 1;
           shift += 3 + g;
-          const whole = out.subarray(open + 1, close);
-          const text = out.subarray(close + 1, next);
-          const k = g === 0 ? -1 : whole.indexOf(text);
-          if (g === 0) found.push(at, at + length, -1, -1); // empty or not taking part: no hit either way
-          else if (whole.indexOf(text, k + 1) < 0) found.push(at, at + length, at + k, at + k + g);
-          else {
-            const span = indexedGroup(buf, at);
-            found.push(at, at + length, span ? span[0] : -1, span ? span[1] : -1);
+          if (g === 0) {
+            found.push(at, at + length, -1, -1); // empty or not taking part: no hit either way
+          } else {
+            const whole = out.subarray(open + 1, close);
+            const text = out.subarray(close + 1, next);
+            const k = whole.indexOf(text);
+            if (whole.indexOf(text, k + 1) < 0) found.push(at, at + length, at + k, at + k + g);
+            else {
+              const span = indexedGroup(buf, at);
+              found.push(at, at + length, span ? span[0] : -1, span ? span[1] : -1);
+            }
           }
         }
         open = out.indexOf(0, next + 1);
@@ -134,7 +139,6 @@ export function compileRegex(source: string, flags: string, group: number): Comp
 
 /** Marks match boundaries in {@link CompiledRegex.execAll}'s replace output; text never holds it. */
 const MARK = '\u0000';
-
 
 /**
  * A multi-pattern prefilter: one pass over a Buffer tells which patterns match anywhere in it.

@@ -34,6 +34,13 @@ export interface Hit {
  * match per 8 KiB.
  */
 const BATCH_BYTES_PER_MATCH = 8 * 1024;
+/**
+ * ... and only over this much. A small window (a file's tail, a test's tiny chunks) searches
+ * mostly the retained lag, where a batch would find the same unsettled matches on every call and
+ * the `execAt` loop stops at the first: 1–3 byte chunks in test/streaming.test.ts took 54 s
+ * against 31 without this floor.
+ */
+const BATCH_MIN_BYTES = 16 * 1024;
 /** Windows shorter than this (bytes) may skip the pattern set while it is not compiled yet. */
 const SMALL_WINDOW = 16 * 1024;
 /** ... for at most this many windows per scanner. */
@@ -210,12 +217,13 @@ export class FileScanner {
         continue;
       }
       // A detector that matched densely last time gets all its matches from one native call.
-      const all = this.seen[i]! * BATCH_BYTES_PER_MATCH >= end - pos ? d.regex.execAll(window, pos - base) : undefined;
-      let seen = all ? all.length / 4 : 0;
+      const span = end - pos;
+      const all = span >= BATCH_MIN_BYTES && this.seen[i]! * BATCH_BYTES_PER_MATCH >= span ? d.regex.execAll(window, pos - base) : undefined;
+      let matches = all ? all.length / 4 : 0;
       for (let k = 0; ; k += 4) {
         let m: RegexMatch | null;
         if (all) m = k < all.length ? { start: all[k]!, end: all[k + 1]!, groupStart: all[k + 2]!, groupEnd: all[k + 3]! } : null;
-        else if ((m = d.regex.execAt(window, pos - base))) seen++;
+        else if ((m = d.regex.execAt(window, pos - base))) matches++;
         if (!m) {
           pos = Math.max(pos, settled);
           break;
@@ -232,7 +240,7 @@ export class FileScanner {
         }
         pos = matchEnd > matchStart ? matchEnd : matchStart + 1;
       }
-      this.seen[i] = seen;
+      this.seen[i] = matches;
       this.resume[i] = pos;
     }
     return hits;
