@@ -450,8 +450,8 @@ async function baselineCreateCommand(args: GateArgs & { output: string; force?: 
   }
   const { text, count: recorded } = renderBaseline(entries, key);
   await writeAtomic(file, text);
-  const files = new Set(entryPaths.values()).size;
-  io.stdout(`baseline written: ${displayPath(file, io.cwd)} (${recorded} findings in ${files} files)\n`);
+  // One path per file with an unsuppressed finding: distinct files, distinct relative paths.
+  io.stdout(`baseline written: ${displayPath(file, io.cwd)} (${recorded} findings in ${entryPaths.size} files)\n`);
   if (createdKey) io.stdout(`key written: ${displayPath(createdKey, io.cwd)} (mode 0600; keep it out of bundles; commit it only if your threat model allows)\n`);
   for (const u of gate.unscanned) io.stdout(`${u.path}: not scanned: ${u.reason}\n`);
   // Like redact and pack: an input that could not be scanned is not in the baseline.

@@ -240,7 +240,7 @@ export function manifestChunks(m: Manifest): Iterable<string> {
   return prettyJsonChunks({ ...m, files: new LazyArray(streamedRecords(m.files), true, recordWeight) });
 }
 
-
+/** The file records, each one listing more than {@link BATCH} findings wrapped to be streamed. */
 function* streamedRecords(files: readonly FileRecord[]): Generator<FileRecord | LazyObject> {
   for (const f of files) {
     // A record listing more findings than a batch holds has its list streamed, not serialized
