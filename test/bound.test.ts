@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { analyzePattern } from '../src/detect/bound.js';
+import { analyzePattern, relaxedPattern } from '../src/detect/bound.js';
 import { compileRegex } from '../src/detect/engine.js';
 
 describe('analyzePattern', () => {
@@ -61,5 +61,27 @@ describe('analyzePattern', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('relaxedPattern', () => {
+  it.each([
+    ['CAIS[a-z]{40}[a-z]{0,1000}', 'CAIS[a-z]{40}[a-z]*'],
+    ['x(?:[a-z]{1000}(?:[a-z]{1000})?)?[a-z]{0,52}', 'x(?:[a-z]+(?:[a-z]+)?)?[a-z]{0,52}'],
+    ['a(b{256,512}?)c', 'a(b+?)c'],
+    ['key=[a-z]{8,255}', undefined], // under the threshold
+    ['[{1000}]\\{1000}a', undefined], // a class and an escaped brace are not quantifiers
+  ])('%s → %s', (src, want) => {
+    expect(relaxedPattern(src)).toBe(want);
+  });
+
+  it('gives up when the result could match the empty string', () => {
+    expect(relaxedPattern('[a-z]{0,1000}')).toBeUndefined();
+    expect(relaxedPattern('[a-z]{1,1000}')).toBe('[a-z]+');
+  });
+
+  it('takes a threshold', () => {
+    expect(relaxedPattern('a{2,3}b', '', 3)).toBe('a+b');
+    expect(relaxedPattern('a{2,3}b', '', 4)).toBeUndefined();
   });
 });

@@ -1,12 +1,14 @@
 /**
  * The regex seam reports a capture group's byte span without asking node-re2 for indices (see
  * engine.ts). These tests pin that the span is the one RE2 itself reports, including when the
- * group's text occurs more than once inside the match, and that a batch search (`execAll`, one
- * native replace call for all matches) finds exactly what the loop of `execAt` calls finds.
+ * group's text occurs more than once inside the match, that a batch search (`execAll`, one
+ * native replace call for all matches) finds exactly what the loop of `execAt` calls finds, and
+ * that a pattern with long repetitions, searched in two steps, finds what one search finds.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { compileRegex } from '../src/detect/engine.js';
+import { relaxedPattern } from '../src/detect/bound.js';
 
 /**
  * Reference: V8's own `d` indices, converted to byte offsets. For these ASCII-class patterns V8
@@ -98,6 +100,46 @@ describe('compileRegex group spans', () => {
     );
     // A test that always declined would pass trivially.
     expect(batched).toBeGreaterThan(runs / 3);
+  });
+
+  it('two steps: a relaxed search plus an anchored try finds what one search finds', () => {
+    // relaxAt 2 relaxes the small repetitions here; Infinity is the plain search.
+    const parts = ['a', 'b', '[ab]', '[^a]', '.', '\\d', 'é', '(?:a|ab)', '\\s', '=', '\\b', '^', '$', '\\n'];
+    const quant = ['', '?', '{2}', '{0,2}', '{1,3}', '{2,3}?'];
+    const piece = fc.tuple(fc.constantFrom(...parts), fc.constantFrom(...quant)).map(([p, q]) => (/^(\\b|\^|\$)$/.test(p) ? p : p + q));
+    const pattern = fc.tuple(fc.array(piece, { maxLength: 3 }), fc.array(piece, { minLength: 1, maxLength: 3 }), fc.array(piece, { maxLength: 3 }), fc.integer({ min: 0, max: 1 }), fc.boolean());
+    const text = fc.array(fc.constantFrom('a', 'b', 'ab', '1', ' ', 'é', '=', 'x', '\n'), { maxLength: 40 }).map((xs) => xs.join(''));
+    let relaxed = 0;
+    let runs = 0;
+    fc.assert(
+      fc.property(pattern, text, ([pre, mid, post, group, twice], t) => {
+        runs++;
+        const body = `${pre.join('')}(${mid.join('')})${post.join('')}`;
+        const source = twice ? `${body}|x${body}` : body;
+        if (relaxedPattern(source, 'm', 2) === undefined) return;
+        relaxed++;
+        const two = compileRegex(source, 'm', group, 2);
+        const one = compileRegex(source, 'm', group, Infinity);
+        const buf = Buffer.from(t);
+        for (let at = 0; at <= buf.length; ) {
+          const want = one.execAt(buf, at);
+          expect(two.execAt(buf, at)).toEqual(want);
+          if (!want) break;
+          at = want.end > want.start ? want.end : want.start + 1;
+        }
+        // Searches that start inside a character, as the relaxed search's own retries do.
+        for (let at = 0; at <= buf.length; at++) expect(two.execAt(buf, at)).toEqual(one.execAt(buf, at));
+      }),
+      { numRuns: 1500 },
+    );
+    expect(relaxed).toBeGreaterThan(runs / 3);
+  });
+
+  it('two steps: a relaxed candidate the pattern rejects is skipped, and a batch declines', () => {
+    // The relaxed form ab+c also matches "abbbc" at 0; the pattern (exactly two b's) only at 6.
+    const re = compileRegex('ab{2}c', '', 0, 2);
+    expect(re.execAt(Buffer.from('abbbc abbc'), 0)).toEqual({ start: 6, end: 10, groupStart: 6, groupEnd: 10 });
+    expect(re.execAll(Buffer.from('abbc abbc'), 0)).toBeUndefined();
   });
 
   it('batch declines a NUL byte, an empty match and a match starting one byte early', () => {

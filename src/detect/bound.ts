@@ -29,6 +29,8 @@ const ZERO: Len = { min: 0, max: 0 };
 class Parser {
   private pos = 0;
   groups = 0;
+  /** Every `{m}`, `{m,}` and `{m,n}` quantifier: its text span in the source and its bounds. */
+  readonly repeats: Array<{ from: number; to: number; lo: number; hi: number }> = [];
 
   constructor(
     private readonly src: string,
@@ -82,10 +84,12 @@ class Parser {
     } else if (c === '{') {
       const m = /^\{(\d+)(,(\d*))?\}/.exec(this.src.slice(this.pos));
       if (m) {
+        const from = this.pos;
         this.pos += m[0].length;
         lo = Number(m[1]);
         hi = m[2] === undefined ? lo : m[3] === '' ? Infinity : Number(m[3]);
         if (hi < lo) this.fail('bad repetition range');
+        this.repeats.push({ from, to: this.pos, lo, hi });
       } else {
         return atom; // a literal '{' handled by atom() next time round
       }
@@ -276,4 +280,34 @@ export function analyzePattern(source: string, flags = ''): PatternBounds {
   const p = new Parser(source, flags.includes('i'));
   const len = p.parse();
   return { minBytes: len.min, maxBytes: len.max, groups: p.groups };
+}
+
+/** Upper repetition bound from which {@link relaxedPattern} rewrites a quantifier. */
+export const RELAX_THRESHOLD = 256;
+
+/**
+ * A pattern that matches wherever `source` does but compiles to a small program: every counted
+ * repetition with an upper bound of `threshold` or more becomes `+` (or `*` when it may repeat
+ * zero times). RE2 writes a counted repetition out once per count, and a few `{1000}`s make a
+ * program whose DFA states outgrow RE2's default 8 MiB budget: the search then falls back to the
+ * NFA at ~30 MB/s instead of ~500 (measured in DESIGN.md). Each replaced piece matches a superset
+ * of what it replaced, so the whole pattern does too, at every position and with the same
+ * look-behind: a match of `source` starting at byte s implies one of the result at s.
+ * @returns undefined when nothing would change, or when the result could match the empty string
+ *   (every position would be a candidate).
+ * @throws Error as {@link analyzePattern} does.
+ */
+export function relaxedPattern(source: string, flags = '', threshold = RELAX_THRESHOLD): string | undefined {
+  const p = new Parser(source, flags.includes('i'));
+  p.parse();
+  const long = p.repeats.filter((r) => r.hi >= threshold);
+  if (long.length === 0) return undefined;
+  let out = '';
+  let at = 0;
+  for (const r of long) {
+    out += source.slice(at, r.from) + (r.lo > 0 ? '+' : '*');
+    at = r.to;
+  }
+  out += source.slice(at);
+  return analyzePattern(out, flags).minBytes > 0 ? out : undefined;
 }

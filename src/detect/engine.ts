@@ -6,6 +6,7 @@
  * Buffers avoid both. Callers never see an RE2 object.
  */
 import RE2 from 're2';
+import { RELAX_THRESHOLD, relaxedPattern } from './bound.js';
 
 /** One match, as byte offsets into the searched Buffer. `end` is exclusive. */
 export interface RegexMatch {
@@ -32,7 +33,8 @@ export interface CompiledRegex {
    * ended), but in one native call: flat `[start, end, groupStart, groupEnd, …]` byte offsets.
    * A group that is empty or takes no part is reported as −1, −1 (no value either way). Returns
    * undefined when one call cannot stand for that loop (the searched bytes hold a NUL, a match is
-   * empty, or a match starts at `from − 1`); the caller then loops over `execAt`.
+   * empty, or a match starts at `from − 1`) or when the pattern is searched in two steps (its
+   * replace would run the long program over every byte); the caller then loops over `execAt`.
    */
   execAll(buf: Buffer, from: number): number[] | undefined;
 }
@@ -48,9 +50,11 @@ function scoped(source: string, flags: string): string {
 /**
  * Compiles an RE2 pattern for byte-offset searching.
  * @param group the capture group whose span {@link RegexMatch.groupStart} reports; 0 = whole match.
+ * @param relaxAt repetition bound from which the pattern is searched in two steps (see
+ *   {@link relaxedPattern}); `Infinity` = never. Only tests change it: the matches are the same.
  * @throws Error with RE2's own message when the pattern is not valid RE2 syntax.
  */
-export function compileRegex(source: string, flags: string, group: number): CompiledRegex {
+export function compileRegex(source: string, flags: string, group: number, relaxAt = RELAX_THRESHOLD): CompiledRegex {
   // Compiled on first use: a run touches only the detectors whose keywords occur in the input,
   // and compiling all ~75 patterns up front was a third of the start-up time. Validity is checked
   // at load time by regexError (user files) or by the test suite (the built-in set).
@@ -67,13 +71,42 @@ export function compileRegex(source: string, flags: string, group: number): Comp
     const d = withIndices.exec(buf) as (RegExpExecArray & { indices?: Array<[number, number] | undefined> }) | null;
     return d?.indices?.[group];
   };
+  // A pattern with long counted repetitions is searched in two steps: its relaxed form (see
+  // relaxedPattern) finds where a match may start, the pattern itself is tried anchored there.
+  // The relaxed form matches at every start the pattern does, so its leftmost candidate that the
+  // pattern confirms is the pattern's leftmost match, and the anchored try picks the same match
+  // there as a search would. null = no relaxed form.
+  let finder: { search: RE2; anchored: RE2 } | null | undefined;
+  const twoStep = (): { search: RE2; anchored: RE2 } | null => {
+    if (finder !== undefined) return finder;
+    const relaxed = relaxAt === Infinity ? undefined : relaxedPattern(source, flags, relaxAt);
+    finder = relaxed === undefined ? null : { search: new RE2(scoped(relaxed, flags), 'gu'), anchored: new RE2(scoped(source, flags), 'yu') };
+    return finder;
+  };
+  /** The leftmost match from `from`, as node-re2 returns it. */
+  const search = (buf: Buffer, from: number): (Buffer | undefined)[] & { index: number } | null => {
+    const two = twoStep();
+    if (!two) {
+      re ??= new RE2(scoped(source, flags), 'gu');
+      re.lastIndex = from;
+      return re.exec(buf) as unknown as (Buffer | undefined)[] & { index: number } | null;
+    }
+    for (let at = from; at <= buf.length; ) {
+      two.search.lastIndex = at;
+      const candidate = two.search.exec(buf);
+      if (!candidate) return null;
+      two.anchored.lastIndex = candidate.index;
+      const m = two.anchored.exec(buf) as unknown as (Buffer | undefined)[] & { index: number } | null;
+      if (m) return m;
+      at = candidate.index + 1;
+    }
+    return null;
+  };
   // The whole match between two marker bytes, then (with a group) the group's text and a third.
   const template = group === 0 ? `${MARK}$&${MARK}` : `${MARK}$&${MARK}$${group}${MARK}`;
   return {
     execAt(buf: Buffer, from: number): RegexMatch | null {
-      re ??= new RE2(scoped(source, flags), 'gu');
-      re.lastIndex = from;
-      const m = re.exec(buf) as unknown as (Buffer | undefined)[] & { index: number } | null;
+      const m = search(buf, from);
       if (!m) return null;
       const whole = m[0]!;
       const start = m.index;
@@ -90,6 +123,7 @@ export function compileRegex(source: string, flags: string, group: number): Comp
       // A global replace always searches from the start of its input, so it gets a view that
       // starts one byte early: that byte is all the look-behind RE2 has (\b and ^ look one
       // byte back), and a match starting on it is one the loop from `from` would not see.
+      if (twoStep()) return undefined;
       const lead = from > 0 ? 1 : 0;
       const view = buf.subarray(from - lead);
       if (view.includes(0)) return undefined;
