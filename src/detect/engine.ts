@@ -120,10 +120,10 @@ export function compileRegex(source: string, flags: string, group: number, relax
       return span ? { start, end, groupStart: span[0], groupEnd: span[1] } : { start, end, groupStart: -1, groupEnd: -1 };
     },
     execAll(buf: Buffer, from: number): number[] | undefined {
+      if (twoStep()) return undefined;
       // A global replace always searches from the start of its input, so it gets a view that
       // starts one byte early: that byte is all the look-behind RE2 has (\b and ^ look one
       // byte back), and a match starting on it is one the loop from `from` would not see.
-      if (twoStep()) return undefined;
       const lead = from > 0 ? 1 : 0;
       const view = buf.subarray(from - lead);
       if (view.includes(0)) return undefined;
