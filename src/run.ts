@@ -9,7 +9,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, realpath, rm, unlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -36,6 +36,7 @@ import type { StructureContext } from './structure/document.js';
 import type { Collected } from './source/collect.js';
 import type { Entry } from './source/entry.js';
 import { AutoDecode, AutoEncode } from './source/encoding.js';
+import { openInput } from './source/read.js';
 import { ByteBudget, DEFAULT_ARCHIVE_LIMITS, archiveKind, walkArchive } from './source/archive.js';
 import type { ArchiveKind, ArchiveLimits } from './source/archive.js';
 import { hasBinaryExtension, hasImageExtension } from './source/entry.js';
@@ -205,16 +206,6 @@ interface Prepared extends Engine {
   readonly collected: Collected;
 }
 
-const READ_CHUNK = 1024 * 1024;
-
-/**
- * Read size for a file: 1 MiB, but no bigger than the file needs. Each read allocates a buffer of
- * this size, and 1 MiB per small file made GC a fifth of the CPU time on a folder of 10 k logs.
- */
-function readChunk(size: number): number {
-  return Math.min(READ_CHUNK, Math.max(16 * 1024, size + 1));
-}
-
 /**
  * The caller's options with a signal the run owns, aborted with the caller's. Every file in flight
  * holds an abort listener on the run's signal (stream pipelines), so `concurrency` above ~9
@@ -321,7 +312,7 @@ async function processEntry(p: Engine, entry: Entry, name: string, destFor: Dest
     const budget = new ByteBudget(p.limits.maxTotalBytes);
     return processArchive(p, entry.absolutePath, kind, name, 1, budget, { entries: 0, files: new Set(), dirs: new Set(), archives: new Set() }, destFor);
   }
-  const open = () => createReadStream(entry.absolutePath, { highWaterMark: readChunk(entry.size) });
+  const open = () => openInput(entry.absolutePath, entry.size);
   const strip = (p.opts.images ?? 'strip') === 'strip' && hasImageExtension(entry.path);
   // Binary by name and asked for with --include-unscanned: bundled as is, marked unscanned.
   if (!strip && hasBinaryExtension(entry.path) && includesUnscanned(p, entry.path)) return [await copyUnscanned(p, open, name, await destFor(name))];

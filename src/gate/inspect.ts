@@ -13,6 +13,7 @@
  * same way, because manifest offsets refer to their decoded UTF-8 text.
  */
 import { closeSync, constants, openSync, readSync } from 'node:fs';
+import { SYNC_READ_MAX } from '../source/read.js';
 import { open } from 'node:fs/promises';
 import type { FileRecord, Finding } from '../manifest.js';
 import { findingColumns } from '../findings.js';
@@ -162,12 +163,12 @@ interface Source {
 }
 
 /**
- * Files up to this size are read with synchronous calls: three system calls of a few
- * microseconds each, where a round trip through the thread pool per call made the re-read of
- * 100k small files cost seconds. The event loop is blocked for one small read at a time only.
- * O_NONBLOCK: a path replaced by a FIFO since the scan fails the read instead of blocking.
+ * Files up to {@link SYNC_READ_MAX} are read with synchronous calls, as the scan reads them (see
+ * source/read.ts): a round trip through the thread pool per call made the re-read of 100k small
+ * files cost seconds. O_NONBLOCK: a path replaced by a FIFO since the scan fails the read instead
+ * of blocking.
  */
-export const SYNC_READ_MAX = 64 * 1024;
+export { SYNC_READ_MAX };
 
 async function openSource(file: string, size: number): Promise<Source> {
   if (size <= SYNC_READ_MAX) {
