@@ -17,6 +17,7 @@ import path from 'node:path';
 import { Transform, Writable } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import type Micromatch from 'micromatch';
 import { FileError, UsageError, fileErrorFromErrno } from './errors.js';
@@ -702,6 +703,10 @@ async function processAll(
           inspection = res.inspection;
           compactRecords(records, store, idStrings);
         } else {
+          // A small file is read with synchronous calls and its stages settle in microtasks: without
+          // a turn of the event loop here, local lanes ran back to back and the worker's results
+          // (and so its next jobs) waited; on 10 000 small files it sat idle 94 % of the run.
+          await setImmediatePromise();
           records = await processEntry(packing ? { ...p, packing } : p, entry, names[i]!, destFor);
           if (inspect) inspection = await inspectProcessed(p, entry, records);
           compactRecords(records, store, undefined);
