@@ -7,9 +7,10 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { pack } from '../src/run.js';
+import { pack, redactToDir } from '../src/run.js';
 import { validateManifest } from '../src/manifest-schema.js';
 import type { Manifest } from '../src/manifest.js';
 import { cli } from './helpers/cli.js';
@@ -241,6 +242,18 @@ describe('sources', () => {
     const res = await pack({ inputs: ['.'], cwd: dir, onCollected: () => unlinkSync(path.join(dir, 'gone.log')) }, out);
     expect(res.manifest.files.find((f) => f.path === 'gone.log')).toMatchObject({ status: 'failed', reason: 'vanished' });
     expect(existsSync(out)).toBe(true);
+  });
+
+  it('a file that fails part-way through its output leaves no output file', async () => {
+    // A truncated .gz: gunzip yields ~180 KB of text, written out, then fails on the missing trailer.
+    const gz = gzipSync(Buffer.from(`line ${'x'.repeat(60)}\n`.repeat(3000)));
+    const dir = tree({ 'fine.log': 'fine\n' });
+    writeFileSync(path.join(dir, 'cut.log.gz'), gz.subarray(0, gz.length - 8));
+    const out = path.join(mkdtempSync(path.join(tmpdir(), 'aliscrub-out-')), 'out');
+    const res = await redactToDir({ inputs: ['.'], cwd: dir }, out);
+    expect(res.manifest.files.find((f) => f.path === 'cut.log.gz')).toMatchObject({ status: 'failed' });
+    expect(existsSync(path.join(out, 'evidence', 'cut.log.gz'))).toBe(false);
+    expect(readFileSync(path.join(out, 'evidence', 'fine.log'), 'utf8')).toBe('fine\n');
   });
 
   it('an interrupted run leaves nothing at the output path', async () => {
