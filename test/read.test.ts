@@ -4,7 +4,7 @@
  * that hangs on a FIFO, or a failure that is not reported as the file's own.
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -74,6 +74,34 @@ describe('openInput', () => {
     // (Buffer.equals: toEqual walks 3 MiB element by element.)
     expect((await bytesOf(openInput(path.join(d, 'grew.log'), 100))).equals(text(3 << 20))).toBe(true);
     expect((await bytesOf(openInput(path.join(d, 'grew.log'), 3 << 20))).equals(text(3 << 20))).toBe(true); // streamed
+  });
+
+  it('closes the descriptor of a grown file when the reader stops early', async (ctx) => {
+    if (process.platform !== 'linux') ctx.skip();
+    const f = path.join(dir(), 'grew.log');
+    writeFileSync(f, text(3 << 20));
+    /** Descriptors of this process open on `f`. */
+    const open = (): number =>
+      readdirSync('/proc/self/fd').filter((n) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${n}`) === f;
+        } catch {
+          return false;
+        }
+      }).length;
+    for await (const piece of openInput(f, 100)) {
+      expect((piece as Buffer).length).toBe(1 << 20);
+      expect(open()).toBe(1);
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(open()).toBe(0);
+    // ... and when it is dropped before reading anything (a failing pipeline destroys its source).
+    const unread = openInput(f, 100) as unknown as { destroy(): void };
+    expect(open()).toBe(1);
+    unread.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(open()).toBe(0);
   });
 
   it('a file listed small and replaced by a big one is scanned to its end', async () => {

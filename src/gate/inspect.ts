@@ -13,8 +13,8 @@
  * same way, because manifest offsets refer to their decoded UTF-8 text.
  */
 import { closeSync, constants, openSync, readSync } from 'node:fs';
-import { SYNC_READ_MAX } from '../source/read.js';
 import { open } from 'node:fs/promises';
+import { SYNC_READ_MAX } from '../source/read.js';
 import type { FileRecord, Finding } from '../manifest.js';
 import { findingColumns } from '../findings.js';
 import type { FindingColumns } from '../findings.js';

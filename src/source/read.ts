@@ -6,7 +6,7 @@
  * those round trips were ~30 % of `scan`'s CPU (bench/README.md, session 11). Three synchronous
  * calls of a few microseconds block the event loop for one small file at a time only.
  */
-import { closeSync, constants, createReadStream, openSync, readSync } from 'node:fs';
+import { close, closeSync, constants, createReadStream, openSync, readSync } from 'node:fs';
 import { Readable } from 'node:stream';
 
 /** Files up to this many bytes (as listed) are read with synchronous calls. */
@@ -32,7 +32,7 @@ function readChunk(size: number): number {
  *   file that did not change is read by one call and the next returns 0.
  * @returns the bytes read, and the still open descriptor when the file goes on past `limit`
  *   (the caller owns it); undefined `fd` = the whole file was read and it is closed.
- * @throws the `fs` error (ENOENT, EACCES, EISDIR, EAGAIN, …); nothing is left open.
+ * @throws the `fs` error (ENOENT, EACCES, EISDIR, ESPIPE for a FIFO, …); nothing is left open.
  */
 export function readHeadSync(file: string, size: number, limit: number): { bytes: Buffer; fd?: number } {
   const fd = openSync(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
@@ -76,12 +76,17 @@ export function openInput(file: string, size: number): NodeJS.ReadableStream {
     whole.push(null);
     return whole;
   }
-  const rest = createReadStream('', { fd, start: bytes.length, highWaterMark: READ_CHUNK });
-  return Readable.from(
+  let rest: ReturnType<typeof createReadStream> | undefined;
+  const out = Readable.from(
     (async function* () {
       yield bytes;
+      rest = createReadStream('', { fd, start: bytes.length, highWaterMark: READ_CHUNK });
       yield* rest;
     })(),
     { objectMode: false },
   );
+  // However the reader stops (even before the first piece), the descriptor is closed: by the
+  // rest's stream once it exists, by this handler before.
+  out.once('close', () => (rest ? rest.destroy() : close(fd, () => {})));
+  return out;
 }
