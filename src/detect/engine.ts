@@ -39,6 +39,9 @@ export interface CompiledRegex {
   execAll(buf: Buffer, from: number): number[] | undefined;
 }
 
+/** What node-re2's `exec` returns for a Buffer: the match and each group as Buffers, and where it starts. */
+type ExecResult = (Buffer | undefined)[] & { index: number };
+
 /** Flags a detector may set. */
 export type RegexFlags = '' | 'i' | 's' | 'm' | 'is' | 'im' | 'ms' | 'ims';
 
@@ -84,19 +87,19 @@ export function compileRegex(source: string, flags: string, group: number, relax
     return finder;
   };
   /** The leftmost match from `from`, as node-re2 returns it. */
-  const search = (buf: Buffer, from: number): (Buffer | undefined)[] & { index: number } | null => {
+  const search = (buf: Buffer, from: number): ExecResult | null => {
     const two = twoStep();
     if (!two) {
       re ??= new RE2(scoped(source, flags), 'gu');
       re.lastIndex = from;
-      return re.exec(buf) as unknown as (Buffer | undefined)[] & { index: number } | null;
+      return re.exec(buf) as unknown as ExecResult | null;
     }
     for (let at = from; at <= buf.length; ) {
       two.search.lastIndex = at;
       const candidate = two.search.exec(buf);
       if (!candidate) return null;
       two.anchored.lastIndex = candidate.index;
-      const m = two.anchored.exec(buf) as unknown as (Buffer | undefined)[] & { index: number } | null;
+      const m = two.anchored.exec(buf) as unknown as ExecResult | null;
       if (m) return m;
       at = candidate.index + 1;
     }

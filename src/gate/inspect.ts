@@ -12,9 +12,9 @@
  * are estimated. Files the scan decoded (UTF-16, GB18030) or decompressed (`.gz`) are treated the
  * same way, because manifest offsets refer to their decoded UTF-8 text.
  */
-import { closeSync, constants, openSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { SYNC_READ_MAX } from '../source/read.js';
+import { SYNC_READ_MAX, openForSyncRead } from '../source/read.js';
 import type { FileRecord, Finding } from '../manifest.js';
 import { findingColumns } from '../findings.js';
 import type { FindingColumns } from '../findings.js';
@@ -165,14 +165,11 @@ interface Source {
 /**
  * Files up to {@link SYNC_READ_MAX} are read with synchronous calls, as the scan reads them (see
  * source/read.ts): a round trip through the thread pool per call made the re-read of 100k small
- * files cost seconds. O_NONBLOCK: a path replaced by a FIFO since the scan fails the read instead
- * of blocking.
+ * files cost seconds.
  */
-export { SYNC_READ_MAX };
-
 async function openSource(file: string, size: number): Promise<Source> {
   if (size <= SYNC_READ_MAX) {
-    const fd = openSync(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+    const fd = openForSyncRead(file);
     return {
       // No fstat: the read asks for more than `size` bytes, so a file that changed size since the
       // scan is caught by the amount read.

@@ -24,10 +24,18 @@ function readChunk(size: number): number {
 }
 
 /**
+ * Opens a file for synchronous reads (this read, and the gate's re-read). O_NONBLOCK: a path
+ * replaced by a FIFO since it was listed fails the read (ESPIPE) instead of blocking the thread.
+ * @throws the `fs` error.
+ */
+export function openForSyncRead(file: string): number {
+  return openSync(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+}
+
+/**
  * Reads a file with synchronous calls, to its end even if it grew since it was listed (as a
  * stream would), but no further than `limit` bytes, so memory stays bounded when a listed small
- * file was since replaced by a big one. O_NONBLOCK: a path replaced by a FIFO fails the read
- * instead of blocking.
+ * file was since replaced by a big one.
  * @param size the size it was listed with, in bytes: the first buffer is one byte bigger, so a
  *   file that did not change is read by one call and the next returns 0.
  * @returns the bytes read, and the still open descriptor when the file goes on past `limit`
@@ -35,7 +43,7 @@ function readChunk(size: number): number {
  * @throws the `fs` error (ENOENT, EACCES, EISDIR, ESPIPE for a FIFO, …); nothing is left open.
  */
 export function readHeadSync(file: string, size: number, limit: number): { bytes: Buffer; fd?: number } {
-  const fd = openSync(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  const fd = openForSyncRead(file);
   let open = true;
   try {
     let buf = Buffer.allocUnsafe(Math.min(size + 1, limit));
