@@ -29,7 +29,8 @@ import { AutoDecode, AutoEncode } from '../src/source/encoding.js';
 import type { EncodingState } from '../src/source/encoding.js';
 import { StructureStage } from '../src/structure/stage.js';
 import { formatFor } from '../src/structure/formats.js';
-import { SECRET_KEYS_FILE, load as loadKeyFile, loadSecretKeys, normaliseKey } from '../src/structure/keys.js';
+import { SECRET_KEYS_FILE, compileSecretKeys, load as loadKeyFile, loadSecretKeys, normaliseKey } from '../src/structure/keys.js';
+import type { SecretKeysSpec } from '../src/structure/keys.js';
 import type { StructureContext } from '../src/structure/document.js';
 import { cli } from './helpers/cli.js';
 
@@ -277,6 +278,23 @@ describe('built-in secret-key list', () => {
   it('is valid against patterns/structure/schema.json (start-up skips this check)', async () => {
     const checked = await loadKeyFile(SECRET_KEYS_FILE, true);
     expect(checked.sha256).toBe((await loadSecretKeys()).sha256);
+  });
+
+  it('answers every name the same when asked again (the per-name memo, across its resets)', async () => {
+    // One matcher asks each name many times (memoised, refilled after 4096 names); a fresh one per
+    // pass answers from scratch. Names mix secret, pair and plain keys, long values and odd spellings.
+    const base = ['Password', 'x-acs-Security_Token', 'nextPageToken', 'name', 'Value', 'AccessKeySecret', 'host', 'pass word', 'ＰＡＳＳ', 'token'.repeat(20)];
+    const names = Array.from({ length: 9000 }, (_, i) => `${base[i % base.length]}${i % 3 === 0 ? '' : `_${i}`}`);
+    const answer = (k: Awaited<ReturnType<typeof loadKeyFile>>, n: string): string => `${k.isSecret(n)}${k.isPairName(n)}${k.isPairValue(n)}`;
+    const memoised = await loadKeyFile(SECRET_KEYS_FILE);
+    const first = names.map((n) => answer(memoised, n));
+    for (let pass = 0; pass < 2; pass++) expect(names.map((n) => answer(memoised, n))).toEqual(first);
+    const fresh = names.map((n, i) => (i % 500 === 0 ? answer(compileSecretKeys(JSON.parse(readFileSync(SECRET_KEYS_FILE, 'utf8')) as SecretKeysSpec, 'x'), n) : first[i]));
+    expect(fresh).toEqual(first);
+    expect(first.filter((a) => a.startsWith('true')).length).toBeGreaterThan(1000);
+    expect(answer(memoised, 'Password')).toBe('truefalsefalse');
+    expect(answer(memoised, 'Value')).toBe('falsefalsetrue');
+    expect(answer(memoised, 'nextPageToken')).toBe('falsefalsefalse');
   });
 });
 

@@ -79,13 +79,16 @@ export function compileRegex(source: string, flags: string, group: number, relax
   // The relaxed form matches at every start the pattern does, so its leftmost candidate that the
   // pattern confirms is the pattern's leftmost match, and the anchored try picks the same match
   // there as a search would. null = no relaxed form.
-  let finder: { search: RE2; anchored: RE2 } | null | undefined;
-  const twoStep = (): { search: RE2; anchored: RE2 } | null => {
+  let finder: RE2 | null | undefined;
+  const twoStep = (): RE2 | null => {
     if (finder !== undefined) return finder;
     const relaxed = relaxAt === Infinity ? undefined : relaxedPattern(source, flags, relaxAt);
-    finder = relaxed === undefined ? null : { search: new RE2(scoped(relaxed, flags), 'gu'), anchored: new RE2(scoped(source, flags), 'yu') };
+    finder = relaxed === undefined ? null : new RE2(scoped(relaxed, flags), 'gu');
     return finder;
   };
+  // The pattern itself, anchored: compiled at the first candidate. Its long program costs 3–30 ms
+  // to compile (all two-step detectors ~150 ms, per thread), and most inputs never need it.
+  let anchored: RE2 | undefined;
   /** The leftmost match from `from`, as node-re2 returns it. */
   const search = (buf: Buffer, from: number): ExecResult | null => {
     const two = twoStep();
@@ -95,11 +98,12 @@ export function compileRegex(source: string, flags: string, group: number, relax
       return re.exec(buf) as unknown as ExecResult | null;
     }
     for (let at = from; at <= buf.length; ) {
-      two.search.lastIndex = at;
-      const candidate = two.search.exec(buf);
+      two.lastIndex = at;
+      const candidate = two.exec(buf);
       if (!candidate) return null;
-      two.anchored.lastIndex = candidate.index;
-      const m = two.anchored.exec(buf) as unknown as ExecResult | null;
+      anchored ??= new RE2(scoped(source, flags), 'yu');
+      anchored.lastIndex = candidate.index;
+      const m = anchored.exec(buf) as unknown as ExecResult | null;
       if (m) return m;
       at = candidate.index + 1;
     }
