@@ -281,8 +281,9 @@ describe('built-in secret-key list', () => {
   });
 
   it('answers every name the same when asked again (the per-name memo, across its resets)', async () => {
-    // One matcher asks each name many times (memoised, refilled after 4096 names); a fresh one per
-    // pass answers from scratch. Names mix secret, pair and plain keys, long values and odd spellings.
+    // The first pass answers most names from scratch (they are new); two more passes answer from the
+    // memo, which has been dropped and refilled after 4096 names; a fresh matcher checks every
+    // 500th. Names mix secret, pair and plain keys, a value over the memo's length and odd spellings.
     const base = ['Password', 'x-acs-Security_Token', 'nextPageToken', 'name', 'Value', 'AccessKeySecret', 'host', 'pass word', 'ＰＡＳＳ', 'token'.repeat(20)];
     const names = Array.from({ length: 9000 }, (_, i) => `${base[i % base.length]}${i % 3 === 0 ? '' : `_${i}`}`);
     const answer = (k: Awaited<ReturnType<typeof loadKeyFile>>, n: string): string => `${k.isSecret(n)}${k.isPairName(n)}${k.isPairValue(n)}`;
