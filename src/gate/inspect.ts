@@ -188,6 +188,64 @@ async function openSource(file: string, size: number): Promise<Source> {
 
 const INCONSISTENT: CompactInspection = { consistent: false, markers: [] };
 
+// A class and a module-level function, not closures made per file and per chunk: V8 holds a
+// closure's optimised code only weakly once the closure is gone, so every full GC threw it away
+// and the next file compiled it again (DESIGN.md, "Closures made per call").
+
+/**
+ * Lines counted as the walk goes through a file's chunks (newline search is native); columns only
+ * where a query needs one, from the start of its line (or of the chunk).
+ */
+class LineWalk {
+  /** Line at the walk's position, 1-based. */
+  line = 1;
+  /** Column (1-based, in characters) at byte {@link LineWalk.colPos}. */
+  col = 1;
+  /** Absolute byte offset that {@link LineWalk.col} is the column of. */
+  private colPos = 0;
+  private chunk: Buffer = Buffer.alloc(0);
+  /** Absolute byte offset of the chunk's first byte. */
+  private chunkStart = 0;
+  /** Chunk index the line count has reached. */
+  private cursor = 0;
+
+  /** Starts on the next chunk, at absolute byte offset `chunkStart`. */
+  enter(chunk: Buffer, chunkStart: number): void {
+    this.chunk = chunk;
+    this.chunkStart = chunkStart;
+    this.cursor = 0;
+  }
+
+  /** Counts the lines up to chunk index `to`. */
+  advance(to: number): void {
+    const chunk = this.chunk;
+    for (let nl = chunk.indexOf(0x0a, this.cursor); nl >= 0 && nl < to; nl = chunk.indexOf(0x0a, nl + 1)) {
+      this.line++;
+      this.col = 1;
+      this.colPos = this.chunkStart + nl + 1;
+    }
+    this.cursor = to;
+  }
+
+  /** The column at chunk index `to` (after {@link LineWalk.advance} to it). */
+  column(to: number): number {
+    this.col += countChars(this.chunk, this.colPos - this.chunkStart, to);
+    this.colPos = this.chunkStart + to;
+    return this.col;
+  }
+}
+
+/** Records query `q` at (line, col) in `ends`; false when a start is not where the scan put it. */
+function place(ends: Float64Array, findings: ReturnType<typeof findingColumns>, q: number, line: number, col: number): boolean {
+  const i = q >>> 1;
+  if (q & 1) {
+    ends[2 * i] = line;
+    ends[2 * i + 1] = col;
+    return true;
+  }
+  return findings.line(i) === line && findings.column(i) === col;
+}
+
 /** {@link inspectFile} without an object per finding. */
 export async function inspectFileCompact(file: string, size: number, list: readonly Finding[], known: ReadonlySet<string>): Promise<CompactInspection> {
   const findings = findingColumns(list);
@@ -205,24 +263,9 @@ export async function inspectFileCompact(file: string, size: number, list: reado
     const { offsets, order } = queries(findings);
     const nq = offsets.length;
     const ends = new Float64Array(nq);
-    /** Records query `q` at (line, col); false when a start is not where the scan put it. */
-    const place = (q: number, line: number, col: number): boolean => {
-      const i = q >>> 1;
-      if (q & 1) {
-        ends[2 * i] = line;
-        ends[2 * i + 1] = col;
-        return true;
-      }
-      return findings.line(i) === line && findings.column(i) === col;
-    };
     const markerPos: number[] = [];
     const markerLine: number[] = [];
-
-    // Lines are counted as the walk goes (newline search is native); columns only where a query
-    // needs one, from the start of its line (or of the chunk): `col` is the column at `colPos`.
-    let line = 1; // line at the walk's position
-    let col = 1;
-    let colPos = 0;
+    const walk = new LineWalk();
     let pos = 0; // bytes consumed
     let qi = 0;
     let carry: Buffer | undefined;
@@ -239,25 +282,12 @@ export async function inspectFileCompact(file: string, size: number, list: reado
         for (let i = edge.indexOf(MARKER_BYTES); i >= 0 && i < carry.length; i = edge.indexOf(MARKER_BYTES, i + 1)) {
           // It holds no newline, so it is on the current line.
           markerPos.push(chunkStart - carry.length + i);
-          markerLine.push(line);
+          markerLine.push(walk.line);
         }
       }
       let inChunk: number[] | undefined;
       for (let i = chunk.indexOf(MARKER_BYTES); i >= 0; i = chunk.indexOf(MARKER_BYTES, i + 1)) (inChunk ??= []).push(chunkStart + i);
-      let cursor = 0; // chunk index the line count has reached
-      const advance = (to: number): void => {
-        for (let nl = chunk.indexOf(0x0a, cursor); nl >= 0 && nl < to; nl = chunk.indexOf(0x0a, nl + 1)) {
-          line++;
-          col = 1;
-          colPos = chunkStart + nl + 1;
-        }
-        cursor = to;
-      };
-      const column = (to: number): number => {
-        col += countChars(chunk, colPos - chunkStart, to);
-        colPos = chunkStart + to;
-        return col;
-      };
+      walk.enter(chunk, chunkStart);
       let mi = 0;
       for (;;) {
         const q = qi < nq ? (order ? order[qi]! : qi) : -1;
@@ -265,13 +295,13 @@ export async function inspectFileCompact(file: string, size: number, list: reado
         const mOff = inChunk && mi < inChunk.length ? inChunk[mi]! : Infinity;
         if (qOff === Infinity && mOff === Infinity) break;
         if (mOff <= qOff) {
-          advance(mOff - chunkStart);
+          walk.advance(mOff - chunkStart);
           markerPos.push(mOff);
-          markerLine.push(line);
+          markerLine.push(walk.line);
           mi++;
         } else {
-          advance(qOff - chunkStart);
-          if (!place(q, line, column(qOff - chunkStart))) return INCONSISTENT;
+          walk.advance(qOff - chunkStart);
+          if (!place(ends, findings, q, walk.line, walk.column(qOff - chunkStart))) return INCONSISTENT;
           qi++;
         }
       }
@@ -279,20 +309,20 @@ export async function inspectFileCompact(file: string, size: number, list: reado
       // A short read is the end of a regular file: no further read needed.
       if (bytesRead < CHUNK) {
         if (qi < nq) {
-          advance(bytesRead);
-          column(bytesRead);
+          walk.advance(bytesRead);
+          walk.column(bytesRead);
         }
         break;
       }
-      advance(bytesRead);
-      column(bytesRead); // the column is carried into the next chunk
+      walk.advance(bytesRead);
+      walk.column(bytesRead); // the column is carried into the next chunk
       carry = Buffer.from(chunk.subarray(chunk.length - (MARKER_BYTES.length - 1))); // a full chunk: longer than that
     }
     if (pos !== size) return INCONSISTENT;
     // Offsets at the very end of the file.
     for (; qi < nq; qi++) {
       const q = order ? order[qi]! : qi;
-      if (offsets[q] !== size || !place(q, line, col)) return INCONSISTENT;
+      if (offsets[q] !== size || !place(ends, findings, q, walk.line, walk.col)) return INCONSISTENT;
     }
 
     // Markers that matter: on a finding's line or the line before, and not inside a finding.

@@ -47,23 +47,35 @@ export interface TextSpan {
  *   Kubernetes env): x is redacted when the name is secret-like.
  */
 export function keyRuleSpans(root: SNode, keys: SecretKeys, out: TextSpan[] = []): TextSpan[] {
-  const value = (n: SNode): void => {
-    if (n.kind === 'scalar') {
-      if (n.redactable && n.end > n.start) out.push(n.bare ? { start: n.start, end: n.end, quote: true } : { start: n.start, end: n.end });
-    } else if (n.kind === 'seq') n.items.forEach(value);
-    else walk(n);
-  };
-  const walk = (n: SNode): void => {
-    if (n.kind === 'seq') return n.items.forEach(walk);
-    if (n.kind !== 'map') return;
-    const pairSecret = n.entries.some((e) => keys.isPairName(e.key) && e.value.kind === 'scalar' && e.value.text !== undefined && keys.isSecret(e.value.text));
-    for (const e of n.entries) {
-      if (keys.isSecret(e.key) || (pairSecret && keys.isPairValue(e.key))) value(e.value);
-      else walk(e.value);
-    }
-  };
-  walk(root);
+  walkRules(root, keys, out);
   return out;
+}
+
+// Module-level functions, not closures made per call: V8 holds a closure's optimised code only
+// weakly once the closure is gone, so each full GC threw it away and the next file compiled it
+// again (DESIGN.md, "Closures made per call").
+
+/** Applies the key rules under `n` (a map's own keys decide what is redacted). */
+function walkRules(n: SNode, keys: SecretKeys, out: TextSpan[]): void {
+  if (n.kind === 'seq') {
+    for (const item of n.items) walkRules(item, keys, out);
+    return;
+  }
+  if (n.kind !== 'map') return;
+  let pairSecret = false;
+  for (const e of n.entries) if (keys.isPairName(e.key) && e.value.kind === 'scalar' && e.value.text !== undefined && keys.isSecret(e.value.text)) pairSecret = true;
+  for (const e of n.entries) {
+    if (keys.isSecret(e.key) || (pairSecret && keys.isPairValue(e.key))) redactValue(e.value, keys, out);
+    else walkRules(e.value, keys, out);
+  }
+}
+
+/** `n` is the value of a secret key: its scalars are redacted, its maps follow their own keys. */
+function redactValue(n: SNode, keys: SecretKeys, out: TextSpan[]): void {
+  if (n.kind === 'scalar') {
+    if (n.redactable && n.end > n.start) out.push(n.bare ? { start: n.start, end: n.end, quote: true } : { start: n.start, end: n.end });
+  } else if (n.kind === 'seq') for (const item of n.items) redactValue(item, keys, out);
+  else walkRules(n, keys, out);
 }
 
 /** Looks up a key in a map node (first match). */
