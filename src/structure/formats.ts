@@ -139,7 +139,28 @@ export function parseJson(text: string): SNode | undefined {
     },
     { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false },
   );
+  if ((++parses & (KEEPER_EVERY - 1)) === 0) keepScannerCode();
   return failed ? undefined : root;
+}
+
+/** {@link parseJson} calls so far; every {@link KEEPER_EVERY}th runs {@link keepScannerCode}. */
+let parses = 0;
+/** A power of two: cheap against the parses between, often enough after a re-optimisation. */
+const KEEPER_EVERY = 64;
+let keeper: JsoncParser.JSONScanner | undefined;
+
+/**
+ * Runs a long-lived jsonc-parser scanner over a tiny document, so that its functions hold the
+ * scanner's optimised code. `visit()` makes a new scanner (new closures) per call, and V8 keeps
+ * their optimised code only weakly once they are gone: without a live holder, every full GC
+ * threw it away and the next lines ran unoptimised until it was compiled again (DESIGN.md,
+ * "Closures made per call"). Calling the keeper installs the current code in its functions.
+ */
+function keepScannerCode(): void {
+  keeper ??= jsonc().createScanner('{"k":[0,true]}', true);
+  keeper.setPosition(0);
+  // Nine tokens, then EOF (SyntaxKind 17); only the calls matter.
+  for (let i = 0; i < 16 && keeper.scan() !== 17; i++);
 }
 
 /** A JSON literal at [offset, offset + length) of the text. */
