@@ -63,7 +63,12 @@ function walkRules(n: SNode, keys: SecretKeys, out: TextSpan[]): void {
   }
   if (n.kind !== 'map') return;
   let pairSecret = false;
-  for (const e of n.entries) if (keys.isPairName(e.key) && e.value.kind === 'scalar' && e.value.text !== undefined && keys.isSecret(e.value.text)) pairSecret = true;
+  for (const e of n.entries) {
+    if (keys.isPairName(e.key) && e.value.kind === 'scalar' && e.value.text !== undefined && keys.isSecret(e.value.text)) {
+      pairSecret = true;
+      break;
+    }
+  }
   for (const e of n.entries) {
     if (keys.isSecret(e.key) || (pairSecret && keys.isPairValue(e.key))) redactValue(e.value, keys, out);
     else walkRules(e.value, keys, out);
