@@ -78,28 +78,28 @@ export function compileRegex(source: string, flags: string, group: number, relax
   // relaxedPattern) finds where a match may start, the pattern itself is tried anchored there.
   // The relaxed form matches at every start the pattern does, so its leftmost candidate that the
   // pattern confirms is the pattern's leftmost match, and the anchored try picks the same match
-  // there as a search would. null = no relaxed form.
-  let finder: RE2 | null | undefined;
-  const twoStep = (): RE2 | null => {
-    if (finder !== undefined) return finder;
+  // there as a search would. null = no relaxed form (the pattern is searched in one step).
+  let relaxedRe: RE2 | null | undefined;
+  const relaxedSearch = (): RE2 | null => {
+    if (relaxedRe !== undefined) return relaxedRe;
     const relaxed = relaxAt === Infinity ? undefined : relaxedPattern(source, flags, relaxAt);
-    finder = relaxed === undefined ? null : new RE2(scoped(relaxed, flags), 'gu');
-    return finder;
+    relaxedRe = relaxed === undefined ? null : new RE2(scoped(relaxed, flags), 'gu');
+    return relaxedRe;
   };
   // The pattern itself, anchored: compiled at the first candidate. Its long program costs 3–30 ms
   // to compile (all two-step detectors ~150 ms, per thread), and most inputs never need it.
   let anchored: RE2 | undefined;
   /** The leftmost match from `from`, as node-re2 returns it. */
   const search = (buf: Buffer, from: number): ExecResult | null => {
-    const two = twoStep();
-    if (!two) {
+    const finder = relaxedSearch();
+    if (!finder) {
       re ??= new RE2(scoped(source, flags), 'gu');
       re.lastIndex = from;
       return re.exec(buf) as unknown as ExecResult | null;
     }
     for (let at = from; at <= buf.length; ) {
-      two.lastIndex = at;
-      const candidate = two.exec(buf);
+      finder.lastIndex = at;
+      const candidate = finder.exec(buf);
       if (!candidate) return null;
       anchored ??= new RE2(scoped(source, flags), 'yu');
       anchored.lastIndex = candidate.index;
@@ -127,7 +127,7 @@ export function compileRegex(source: string, flags: string, group: number, relax
       return span ? { start, end, groupStart: span[0], groupEnd: span[1] } : { start, end, groupStart: -1, groupEnd: -1 };
     },
     execAll(buf: Buffer, from: number): number[] | undefined {
-      if (twoStep()) return undefined;
+      if (relaxedSearch()) return undefined;
       // A global replace always searches from the start of its input, so it gets a view that
       // starts one byte early: that byte is all the look-behind RE2 has (\b and ^ look one
       // byte back), and a match starting on it is one the loop from `from` would not see.

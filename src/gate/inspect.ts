@@ -236,7 +236,7 @@ class LineWalk {
 }
 
 /** Records query `q` at (line, col) in `ends`; false when a start is not where the scan put it. */
-function place(ends: Float64Array, findings: ReturnType<typeof findingColumns>, q: number, line: number, col: number): boolean {
+function place(ends: Float64Array, findings: FindingColumns, q: number, line: number, col: number): boolean {
   const i = q >>> 1;
   if (q & 1) {
     ends[2 * i] = line;

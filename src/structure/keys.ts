@@ -55,7 +55,7 @@ export function normaliseKey(name: string): string {
 const SECRET = 1;
 const PAIR_NAME = 2;
 const PAIR_VALUE = 4;
-/** Names (UTF-16 code units) longer than this are not memoised: they are values, not key names. */
+/** Strings longer than this (UTF-16 code units) are not memoised: key names are short, but the rules are also asked about values (a name/value pair's name), which can be long. */
 const MEMO_MAX_LENGTH = 64;
 /** Memoised names kept before the memo is dropped and refilled (bounded memory). */
 const MEMO_MAX = 4096;
