@@ -14,7 +14,7 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from './helpers/paths.js';
 
-const LAZY = ['yaml', 'saxes', 'jsonc-parser', 'fast-glob', 'micromatch', 'cli-progress', 'iconv-lite', 'unzipper', 'tar-stream', 'ajv'];
+const LAZY = ['yaml', 'saxes', 'fast-glob', 'micromatch', 'cli-progress', 'iconv-lite', 'unzipper', 'tar-stream', 'ajv'];
 
 const SCRIPT = `
 import { createRequire } from 'node:module';

@@ -15,6 +15,7 @@ import { parseAllDocuments } from 'yaml';
 import { SaxesParser } from 'saxes';
 import { parseTree } from 'jsonc-parser';
 import type { Node as JsonNode, ParseError } from 'jsonc-parser';
+import type { SNode } from '../src/structure/tree.js';
 import { STRUCTURED_CANARIES, STRUCTURED_SURVIVORS, makeStructured } from '../fixtures/formats/structured.mjs';
 import { zip } from '../fixtures/formats/archives.mjs';
 import { IMAGE_CANARIES, makePng } from '../fixtures/formats/images.mjs';
@@ -449,7 +450,7 @@ describe('YAML tags and anchors (issue 4 review)', () => {
 
 describe('NDJSON pre-check: lines naming no secret are only validated, not parsed into a tree', () => {
   const keys = ctx.keys;
-  /** The same rules with the pre-check off: every line goes through jsonc-parser. */
+  /** The same rules with the pre-check off: every line goes through parseJson. */
   const slow: StructureContext = { ...ctx, keys: { ...keys, mayHaveSecret: () => true } };
   // Key names and values that are, nearly are, or hide secret names (case, separators, escapes, Kelvin sign).
   const word = fc.constantFrom('ts', 'msg', 'name', 'Name', 'value', 'key', 'password', 'Pass-Word', 'pass_wd', 'x.api_key', 'sid', 'inside', 'nextToken', 'client_token', 'to\u212Aen', 'tok\\u0065n', 'access token', 'pin', 'ping', 'a"b', '');
@@ -489,7 +490,7 @@ describe('NDJSON pre-check: lines naming no secret are only validated, not parse
     expect(keys.mayHaveSecret('{"ts":"2025-11-17T05:47:00Z","msg":"cache miss","status":200}')).toBe(false);
   });
 
-  it('JSON that V8 accepts, jsonc-parser accepts too (property)', async () => {
+  it('JSON that V8 accepts, parseJson accepts too (property)', async () => {
     const { parseJson } = await import('../src/structure/formats.js');
     fc.assert(
       fc.property(fc.oneof(fc.json(), fc.string({ maxLength: 12 }), fc.jsonValue().map((v) => JSON.stringify(v, null, 1))), (t) => {
@@ -507,8 +508,8 @@ describe('NDJSON pre-check: lines naming no secret are only validated, not parse
 });
 
 describe('parseJson', () => {
-  // The tree jsonc-parser's own parseTree gives, converted as parseJson did until session 9: the
-  // event-built tree must be the same, node for node and range for range.
+  // The oracle is jsonc-parser's own parseTree, converted as parseJson did until session 9: our
+  // reader's tree must be the same, node for node and range for range.
   const reference = (text: string): unknown => {
     const errors: ParseError[] = [];
     const root = parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
@@ -523,26 +524,84 @@ describe('parseJson', () => {
     return conv(root);
   };
 
+  /** The value `JSON.parse` would give, rebuilt from the tree and the source ranges alone. */
+  const valueOf = (n: SNode, text: string): unknown => {
+    if (n.kind === 'seq') return n.items.map((i) => valueOf(i, text));
+    if (n.kind === 'map') {
+      // Later duplicates win, as in JSON.parse; defineProperty so "__proto__" is a plain key.
+      const o: Record<string, unknown> = {};
+      for (const e of n.entries) Object.defineProperty(o, e.key, { value: valueOf(e.value, text), enumerable: true, configurable: true, writable: true });
+      return o;
+    }
+    // A string's range is inside its quotes: the quoted source decodes to the node's text.
+    if (!n.bare) {
+      expect(JSON.parse(text.slice(n.start - 1, n.end + 1))).toBe(n.text);
+      return n.text;
+    }
+    return JSON.parse(text.slice(n.start, n.end));
+  };
+
+  // Pretty-printed, compact, with duplicate keys, escapes and any Unicode; then cut or corrupted.
+  const doc = fc.oneof(
+    fc.json({ maxDepth: 6 }),
+    fc.jsonValue({ maxDepth: 6 }).map((v) => JSON.stringify(v, null, 2) ?? 'null'),
+    fc.jsonValue({ maxDepth: 4, stringUnit: 'binary' }).map((v) => JSON.stringify(v, null, '\t') ?? 'null'),
+    fc.dictionary(fc.constantFrom('a', 'b', '\\u00e9', 'password', '__proto__'), fc.jsonValue({ maxDepth: 2 })).map((o) => `{${Object.entries(o).map(([k, v]) => `"${k}":${JSON.stringify(v)},"${k}":1`).join(',')}}`),
+    fc.array(fc.constantFrom('0', '-0', '1.5e+3', '2E-2', '10', '"\\u00E9\\/\\b"', '"\\ud800"', 'true', 'null', '[]', '{}'), { maxLength: 5 }).map((a) => ` [ ${a.join(' , ')} ]\r\n`),
+    // Numbers valid and nearly valid, alone and inside containers.
+    fc
+      .tuple(fc.constantFrom('', '-', '+'), fc.constantFrom('', '0', '00', '01', '7', '12'), fc.constantFrom('', '.', '.5', '.05'), fc.constantFrom('', 'e', 'E+', 'e-', 'e5', 'E+10'), fc.constantFrom('%', '[%]', '{"n":%}', '[1,%]'))
+      .map(([sign, int, frac, exp, shape]) => shape.replace('%', sign + int + frac + exp)),
+  );
+  // Each insertion is a way JSON goes wrong, or nearly does.
+  const insert = fc.constantFrom('', ',', '}', ']', '{', '[', ':', '"', '\\', '/* c */', '//', 'x', 'tru', 'nul', '-', '0', '.', 'e', '+', '\\u12', '\\uZZZZ', '\\q', '\u0001', '\u001f', '\n', '\t', '\u000b', '\u00a0', '\ufeff', '\u2028');
+  const broken = fc.tuple(doc, fc.array(fc.tuple(fc.nat(), insert), { minLength: 1, maxLength: 3 })).map(([t, edits]) => {
+    for (const [at, ins] of edits) {
+      const i = t.length === 0 ? 0 : at % t.length;
+      t = t.slice(0, i) + ins + t.slice(i + (ins === '' ? 1 : 0));
+    }
+    return t;
+  });
+  /** jsonc-parser refused a raw U+2028/U+2029 in a string, which RFC 8259 allows: only there may we differ. */
+  const lineSeparator = /[\u2028\u2029]/;
+
   it("builds jsonc-parser's tree, with the same ranges, for any JSON and for broken JSON", async () => {
     const { parseJson } = await import('../src/structure/formats.js');
-    // Pretty-printed, compact, with duplicate keys and escapes; then cut or corrupted at a random point.
-    const doc = fc.oneof(
-      fc.json({ maxDepth: 6 }),
-      fc.jsonValue({ maxDepth: 6 }).map((v) => JSON.stringify(v, null, 2) ?? 'null'),
-      fc.dictionary(fc.constantFrom('a', 'b', '\\u00e9', 'password'), fc.jsonValue({ maxDepth: 2 })).map((o) => `{${Object.entries(o).map(([k, v]) => `"${k}":${JSON.stringify(v)},"${k}":1`).join(',')}}`),
-    );
-    const broken = fc.tuple(doc, fc.nat(), fc.constantFrom('', ',', '}', ']', '"', '/* c */', 'x')).map(([t, at, ins]) => {
-      const i = t.length === 0 ? 0 : at % t.length;
-      return t.slice(0, i) + ins + t.slice(i + (ins === '' ? 1 : 0));
-    });
     fc.assert(
       fc.property(fc.oneof(doc, broken), (text) => {
+        fc.pre(!lineSeparator.test(text));
         expect(parseJson(text)).toEqual(reference(text));
       }),
-      { numRuns: 500 },
+      { numRuns: 3000 },
     );
     expect(parseJson('')).toBeUndefined();
     expect(parseJson('{"a":1} {"b":2}')).toBeUndefined();
+  });
+
+  it('accepts exactly what JSON.parse accepts, with the same values (property)', async () => {
+    const { parseJson } = await import('../src/structure/formats.js');
+    fc.assert(
+      fc.property(fc.oneof(doc, broken), (text) => {
+        let expected: unknown;
+        let valid = true;
+        try {
+          expected = JSON.parse(text);
+        } catch {
+          valid = false;
+        }
+        const tree = parseJson(text);
+        expect(tree !== undefined, JSON.stringify(text)).toBe(valid);
+        if (tree) expect(valueOf(tree, text)).toEqual(expected);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('reads a raw line separator inside a string, as JSON.parse does; outside one it is an error', async () => {
+    const { parseJson } = await import('../src/structure/formats.js');
+    expect(parseJson('{"a":"x\u2028y\u2029"}')).toEqual({ kind: 'map', entries: [{ key: 'a', value: { kind: 'scalar', text: 'x\u2028y\u2029', redactable: true, start: 6, end: 10, bare: false } }] });
+    expect(parseJson('{"a":1}\u2028')).toBeUndefined();
+    expect(parseJson('\ufeff{"a":1}')).toBeUndefined(); // a BOM is the decoder's to remove, as before
   });
 });
 

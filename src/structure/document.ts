@@ -117,7 +117,7 @@ function lineByLine(text: string, keys: SecretKeys, outcome: StructureOutcome): 
     const line = text.slice(at, nl);
     if (line.trim().length > 0) {
       // Most log lines name no secret: valid JSON is all that is left to know (V8's parser is ~10x
-      // faster than building the tree; JSON it accepts, jsonc-parser accepts too: test/structured).
+      // faster than building the tree; it accepts exactly what parseJson does: test/structured).
       // A line this short cannot nest deeper than parseJson's limit.
       if (line.length <= 2 * MAX_JSON_DEPTH && !keys.mayHaveSecret(line) && isJson(line)) {
         parsed++;

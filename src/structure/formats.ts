@@ -4,7 +4,6 @@
  * Values are found by key name only; the text detectors still run on every byte.
  */
 import { createRequire } from 'node:module';
-import type * as JsoncParser from 'jsonc-parser';
 import type * as Yaml from 'yaml';
 import type { CST, Node as YamlNode } from 'yaml';
 import type * as Saxes from 'saxes';
@@ -12,14 +11,11 @@ import type { SecretKeys } from './keys.js';
 import { keyRuleSpans } from './tree.js';
 import type { SNode, TextSpan } from './tree.js';
 
-// The parsers are loaded on first use (all three are CommonJS, so synchronously): together they
-// take ~60 ms to load (saxes alone ~35 ms), and most runs (logs, transcripts) parse no structured
-// file at all.
+// The YAML and XML parsers are loaded on first use (both are CommonJS, so synchronously): saxes
+// alone takes ~35 ms to load, and most runs (logs, transcripts) parse no YAML or XML at all.
 const require = createRequire(import.meta.url);
-let jsoncLib: typeof JsoncParser | undefined;
 let yamlLib: typeof Yaml | undefined;
 let saxesLib: typeof Saxes | undefined;
-const jsonc = (): typeof JsoncParser => (jsoncLib ??= require('jsonc-parser') as typeof JsoncParser);
 const yaml = (): typeof Yaml => (yamlLib ??= require('yaml') as typeof Yaml);
 const saxes = (): typeof Saxes => (saxesLib ??= require('saxes') as typeof Saxes);
 
@@ -63,112 +59,240 @@ export function formatFor(name: string): StructuredFormat | undefined {
 // ---------------------------------------------------------------- JSON
 
 /**
- * Deepest nesting of arrays and objects parsed. jsonc-parser and the tree walks recurse: at
- * ~5000 levels the main thread's stack overflows where a worker's larger one does not, so the
- * outcome would depend on the thread. Deeper text counts as not parseable, on every thread.
+ * Deepest nesting of arrays and objects parsed. The tree walks recurse: at ~5000 levels the main
+ * thread's stack overflows where a worker's larger one does not, so the outcome would depend on
+ * the thread. Deeper text counts as not parseable, on every thread.
  */
 export const MAX_JSON_DEPTH = 1000;
-
-/** True when brackets outside strings nest deeper than `max`. */
-function nestsDeeperThan(text: string, max: number): boolean {
-  let depth = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x22) {
-      // Skip a string: to the next quote not escaped.
-      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
-    } else if (c === 0x5b || c === 0x7b) {
-      if (++depth > max) return true;
-    } else if (c === 0x5d || c === 0x7d) depth--;
-  }
-  return false;
-}
 
 /** A map or sequence of {@link parseJson} still being filled. */
 type OpenNode = { readonly kind: 'map'; readonly entries: Array<{ key: string; value: SNode }>; key: string } | { readonly kind: 'seq'; readonly items: SNode[] };
 
 /**
- * Parses strict JSON into a tree with source ranges; undefined when it is not valid JSON or nests
- * deeper than {@link MAX_JSON_DEPTH}.
+ * Parses strict JSON (RFC 8259) into a tree with source ranges; undefined when it is not valid
+ * JSON or nests deeper than {@link MAX_JSON_DEPTH}.
  *
- * The tree is built from jsonc-parser's events, not converted from its own tree: with that one (a
- * node per value and per property, with parent links) both trees took 80 MB of heap for a 4.9 MB
- * HAR, against 33 MB for this one alone; 239 against 98 MB for a 16.6 MiB HAR (the structured-size
- * cap is 16 MiB).
+ * Our own reader, not jsonc-parser's `visit()`: that makes a new scanner and parser (new
+ * closures) per call, and V8 holds a dead closure's optimised code only weakly, so after every
+ * full GC the next NDJSON lines ran unoptimised until TurboFan compiled it all again (DESIGN.md,
+ * "Closures made per call"). jsonc-parser stays the test oracle: test/structured.test.ts checks
+ * this tree, node for node and range for range, against its `parseTree()` on random and broken
+ * JSON, and validity and values against `JSON.parse`. One difference is deliberate: a raw
+ * U+2028/U+2029 inside a string is valid JSON, which jsonc-parser refused.
+ *
+ * The tree is built directly, not converted from a library's tree: with jsonc-parser's (a node per
+ * value and per property, with parent links) both trees took 80 MB of heap for a 4.9 MB HAR,
+ * against 33 MB for this one alone.
  */
 export function parseJson(text: string): SNode | undefined {
-  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) return undefined;
-  const open: OpenNode[] = [];
-  let root: SNode | undefined;
-  let failed = false;
-  const put = (n: SNode): void => {
-    const top = open[open.length - 1];
-    if (!top) root = n;
-    else if (top.kind === 'seq') top.items.push(n);
-    else top.entries.push({ key: top.key, value: n });
-  };
-  jsonc().visit(
-    text,
-    {
-      onObjectBegin: () => {
-        open.push({ kind: 'map', entries: [], key: '' });
-      },
-      // jsonc-parser pairs its events; were one ever out of place, the text counts as not parseable.
-      onObjectProperty: (name) => {
+  return new JsonReader(text).document();
+}
+
+/** One pass over a JSON text; its methods are shared, so V8 compiles them once per thread. */
+class JsonReader {
+  /** Next UTF-16 index to read. */
+  private pos = 0;
+
+  constructor(private readonly text: string) {}
+
+  /** The whole text as one value, or undefined. Iterative: the depth is bounded by data, not the stack. */
+  document(): SNode | undefined {
+    const open: OpenNode[] = [];
+    for (;;) {
+      // A value starts at the next token.
+      let c = this.skipSpace();
+      const at = this.pos;
+      let node: SNode;
+      if (c === 0x7b || c === 0x5b) {
+        if (open.length >= MAX_JSON_DEPTH) return undefined;
+        this.pos++;
+        const close = c === 0x7b ? 0x7d : 0x5d;
+        if (this.skipSpace() === close) {
+          this.pos++;
+          node = close === 0x7d ? { kind: 'map', entries: [] } : { kind: 'seq', items: [] };
+        } else if (close === 0x5d) {
+          open.push({ kind: 'seq', items: [] });
+          continue;
+        } else {
+          const key = this.key();
+          if (key === undefined) return undefined;
+          open.push({ kind: 'map', entries: [], key });
+          continue;
+        }
+      } else if (c === 0x22) {
+        const s = this.string();
+        if (s === undefined) return undefined;
+        node = { kind: 'scalar', text: s, redactable: true, start: at + 1, end: this.pos - 1, bare: false };
+      } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+        if (!this.number()) return undefined;
+        node = { kind: 'scalar', text: undefined, redactable: true, start: at, end: this.pos, bare: true };
+      } else if (this.word('true') || this.word('false') || this.word('null')) {
+        node = { kind: 'scalar', text: undefined, redactable: false, start: at, end: this.pos, bare: true };
+      } else return undefined;
+      // The value is complete: it goes into the innermost open node, which may then close, and so on.
+      for (;;) {
         const top = open[open.length - 1];
-        if (top?.kind === 'map') top.key = name;
-        else failed = true;
-      },
-      onObjectEnd: () => {
-        const top = open.pop();
-        if (top?.kind === 'map') put({ kind: 'map', entries: top.entries });
-        else failed = true;
-      },
-      onArrayBegin: () => {
-        open.push({ kind: 'seq', items: [] });
-      },
-      onArrayEnd: () => {
-        const top = open.pop();
-        if (top?.kind === 'seq') put({ kind: 'seq', items: top.items });
-        else failed = true;
-      },
-      onLiteralValue: (value: unknown, offset, length) => put(scalar(value, offset, length)),
-      onError: () => {
-        failed = true;
-      },
-    },
-    { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false },
-  );
-  if ((++parses & (KEEPER_EVERY - 1)) === 0) keepScannerCode();
-  return failed ? undefined : root;
+        if (top === undefined) return this.skipSpace() < 0 ? node : undefined;
+        if (top.kind === 'map') top.entries.push({ key: top.key, value: node });
+        else top.items.push(node);
+        c = this.skipSpace();
+        if (c === 0x2c) {
+          this.pos++;
+          if (top.kind === 'map') {
+            const key = this.key();
+            if (key === undefined) return undefined;
+            top.key = key;
+          }
+          break;
+        }
+        if (c !== (top.kind === 'map' ? 0x7d : 0x5d)) return undefined;
+        this.pos++;
+        open.pop();
+        node = top.kind === 'map' ? { kind: 'map', entries: top.entries } : { kind: 'seq', items: top.items };
+      }
+    }
+  }
+
+  /** Skips JSON whitespace (space, tab, LF, CR only); returns the next code unit, or -1 at the end. */
+  private skipSpace(): number {
+    const t = this.text;
+    for (let p = this.pos; p < t.length; p++) {
+      const c = t.charCodeAt(p);
+      if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) {
+        this.pos = p;
+        return c;
+      }
+    }
+    this.pos = t.length;
+    return -1;
+  }
+
+  /** A member's name and its colon; undefined when they are not there. */
+  private key(): string | undefined {
+    if (this.skipSpace() !== 0x22) return undefined;
+    const name = this.string();
+    if (name === undefined || this.skipSpace() !== 0x3a) return undefined;
+    this.pos++;
+    return name;
+  }
+
+  /** The decoded string whose opening quote is at `pos`; `pos` moves past its closing quote. */
+  private string(): string | undefined {
+    const t = this.text;
+    const from = this.pos + 1;
+    for (let p = from; p < t.length; p++) {
+      const c = t.charCodeAt(p);
+      if (c === 0x22) {
+        this.pos = p + 1;
+        return t.slice(from, p);
+      }
+      if (c === 0x5c) return this.escapedString(from, p);
+      if (c < 0x20) return undefined;
+    }
+    return undefined;
+  }
+
+  /** The rest of {@link JsonReader.string} from its first backslash, at `p`. */
+  private escapedString(from: number, p: number): string | undefined {
+    const t = this.text;
+    let out = t.slice(from, p);
+    let run = p;
+    while (p < t.length) {
+      const c = t.charCodeAt(p);
+      if (c === 0x22) {
+        this.pos = p + 1;
+        return out + t.slice(run, p);
+      }
+      if (c < 0x20) return undefined;
+      if (c !== 0x5c) {
+        p++;
+        continue;
+      }
+      out += t.slice(run, p);
+      const e = t.charCodeAt(p + 1);
+      if (e === 0x75) {
+        const u = hex4(t, p + 2);
+        if (u < 0) return undefined;
+        out += String.fromCharCode(u);
+        p += 6;
+      } else {
+        const ch = ESCAPES[e];
+        if (ch === undefined) return undefined;
+        out += ch;
+        p += 2;
+      }
+      run = p;
+    }
+    return undefined;
+  }
+
+  /** `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?` at `pos`; false when malformed. */
+  private number(): boolean {
+    const t = this.text;
+    let p = this.pos;
+    if (t.charCodeAt(p) === 0x2d) p++;
+    const first = t.charCodeAt(p);
+    if (first === 0x30) p++;
+    else if (first >= 0x31 && first <= 0x39) p = digits(t, p + 1);
+    else return false;
+    if (t.charCodeAt(p) === 0x2e) {
+      const q = digits(t, p + 1);
+      if (q === p + 1) return false;
+      p = q;
+    }
+    if ((t.charCodeAt(p) | 0x20) === 0x65) {
+      p++;
+      const sign = t.charCodeAt(p);
+      if (sign === 0x2b || sign === 0x2d) p++;
+      const q = digits(t, p);
+      if (q === p) return false;
+      p = q;
+    }
+    this.pos = p;
+    return true;
+  }
+
+  /** True, past it, when `literal` is at `pos`. What follows is checked as the next token. */
+  private word(literal: string): boolean {
+    if (!this.text.startsWith(literal, this.pos)) return false;
+    this.pos += literal.length;
+    return true;
+  }
 }
 
-/** {@link parseJson} calls so far; every {@link KEEPER_EVERY}th runs {@link keepScannerCode}. */
-let parses = 0;
-/** A power of two: cheap against the parses between, often enough after a re-optimisation. */
-const KEEPER_EVERY = 64;
-let keeper: JsoncParser.JSONScanner | undefined;
-
-/**
- * Runs a long-lived jsonc-parser scanner over a tiny document, so that its functions hold the
- * scanner's optimised code. `visit()` makes a new scanner (new closures) per call, and V8 keeps
- * their optimised code only weakly once they are gone: without a live holder, every full GC
- * threw it away and the next lines ran unoptimised until it was compiled again (DESIGN.md,
- * "Closures made per call"). Calling the keeper installs the current code in its functions.
- */
-function keepScannerCode(): void {
-  keeper ??= jsonc().createScanner('{"k":[0,true]}', true);
-  keeper.setPosition(0);
-  // Nine tokens, then EOF (SyntaxKind 17); only the calls matter.
-  for (let i = 0; i < 16 && keeper.scan() !== 17; i++);
+/** Index of the first non-digit at or after `p`. */
+function digits(t: string, p: number): number {
+  while (p < t.length) {
+    const c = t.charCodeAt(p);
+    if (c < 0x30 || c > 0x39) break;
+    p++;
+  }
+  return p;
 }
 
-/** A JSON literal at [offset, offset + length) of the text. */
-function scalar(value: unknown, offset: number, length: number): SNode {
-  if (typeof value === 'string') return { kind: 'scalar', text: value, redactable: true, start: offset + 1, end: offset + length - 1, bare: false };
-  if (typeof value === 'number') return { kind: 'scalar', text: undefined, redactable: true, start: offset, end: offset + length, bare: true };
-  return { kind: 'scalar', text: undefined, redactable: false, start: offset, end: offset + length, bare: true };
+/** The four hex digits at `p` as a number, or -1. */
+function hex4(t: string, p: number): number {
+  if (p + 4 > t.length) return -1;
+  let v = 0;
+  for (let i = p; i < p + 4; i++) {
+    const c = t.charCodeAt(i);
+    const d = c >= 0x30 && c <= 0x39 ? c - 0x30 : (c | 0x20) >= 0x61 && (c | 0x20) <= 0x66 ? (c | 0x20) - 0x57 : -1;
+    if (d < 0) return -1;
+    v = v * 16 + d;
+  }
+  return v;
 }
+
+/** What each one-letter escape stands for, by the letter's code unit. */
+const ESCAPES: Array<string | undefined> = [];
+ESCAPES[0x22] = '"';
+ESCAPES[0x5c] = '\\';
+ESCAPES[0x2f] = '/';
+ESCAPES[0x62] = '\b';
+ESCAPES[0x66] = '\f';
+ESCAPES[0x6e] = '\n';
+ESCAPES[0x72] = '\r';
+ESCAPES[0x74] = '\t';
 
 /** Key rules over a JSON document. */
 export function jsonSpans(text: string, keys: SecretKeys): TextSpan[] | undefined {
