@@ -33,12 +33,6 @@ export interface SecretKeys {
   isPairName(name: string): boolean;
   /** True when `name` names the value of a name/value pair object (`value`). */
   isPairValue(name: string): boolean;
-  /**
-   * False only when no key name or string in `text` can be secret-like: `text` is ASCII without
-   * a backslash (so every decoded key is a piece of it) and, lower-cased with `_ - .` and spaces
-   * removed, contains none of the exact names or suffixes. A cheap pre-check for log lines.
-   */
-  mayHaveSecret(text: string): boolean;
 }
 
 /** The built-in file, relative to the package root. */
@@ -60,8 +54,6 @@ const MEMO_MAX_LENGTH = 64;
 /** Memoised names kept before the memo is dropped and refilled (bounded memory). */
 const MEMO_MAX = 4096;
 
-const ESCAPED_OR_NON_ASCII = /[\\\u0080-\uffff]/;
-
 /** A compiled regex that never matches: the structural detector has no pattern. */
 const NEVER = { execAt: () => null, execAll: () => [] };
 
@@ -72,11 +64,6 @@ export function compileSecretKeys(spec: SecretKeysSpec, file: string): SecretKey
   const pairNames = new Set(spec.pairNames);
   const pairValues = new Set(spec.pairValues);
   const d = spec.detector;
-  // A secret name, normalised, is or ends with one of these words; so the raw text holds one,
-  // spelt in any case with separators anywhere between its letters (one V8 regex: ~3x faster
-  // than lower-casing, stripping and searching for each word).
-  const escape = (c: string): string => c.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
-  const anyWord = new RegExp([...new Set([...spec.exact, ...spec.suffixes])].map((w) => [...w].map(escape).join('[-_. ]*')).join('|'), 'i');
   const detector: Detector = {
     id: d.id,
     category: d.category,
@@ -119,10 +106,6 @@ export function compileSecretKeys(spec: SecretKeysSpec, file: string): SecretKey
     isSecret: (name) => (kind(name) & SECRET) !== 0,
     isPairName: (name) => (kind(name) & PAIR_NAME) !== 0,
     isPairValue: (name) => (kind(name) & PAIR_VALUE) !== 0,
-    mayHaveSecret(text: string): boolean {
-      // Escapes and non-ASCII (toLowerCase('K') is 'k') could spell a name the raw text does not.
-      return ESCAPED_OR_NON_ASCII.test(text) || anyWord.test(text);
-    },
   };
 }
 
