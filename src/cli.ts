@@ -13,6 +13,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import v8 from 'node:v8';
 import type { Argv } from 'yargs';
@@ -35,6 +36,7 @@ import type { GateResult } from './gate/gate.js';
 import { DEFAULT_FAIL_ON, FAIL_ON, failsAt } from './gate/policy.js';
 import { CATEGORIES } from './detect/detector.js';
 import type { FailOn } from './gate/policy.js';
+import { SpareWorker } from './parallel/pool.js';
 import { createProgress } from './progress.js';
 import type { Progress } from './progress.js';
 import { parseEncoding } from './source/encoding.js';
@@ -69,6 +71,8 @@ export interface CliIo {
   readonly stdin?: () => Promise<Buffer>;
   /** Told how many files (and bytes) a scan, redact or pack will read, before the first is read. */
   readonly onCollected?: (files: number, bytes: number) => void;
+  /** A worker thread started early for scan, redact or pack (see {@link SpareWorker}). */
+  readonly spareWorker?: SpareWorker;
 }
 
 interface CommonArgs {
@@ -270,6 +274,7 @@ async function runOptions(args: CommonArgs & { paths?: string[] }, io: CliIo, lo
     key,
     concurrency: args.concurrency ?? cd?.limits?.concurrency,
     threads: args.threads ?? cd?.limits?.threads,
+    spareWorker: io.spareWorker,
     maxFileBytes,
     maxStructuredBytes,
     encoding,
@@ -747,6 +752,9 @@ const VERY_MANY_FILES = 50_000;
 /** Entry point for the `aliscrub` binary: wires the real process into {@link runCli}. */
 export async function main(): Promise<void> {
   for (const flag of V8_FLAGS) v8.setFlagsFromString(flag);
+  const argv = process.argv.slice(2);
+  // Started before anything else, so that its start-up overlaps ours; a run without threads stops it.
+  const spareWorker = wantsSpareWorker(argv, availableParallelism()) ? new SpareWorker() : undefined;
   const controller = new AbortController();
   const onSignal = (): void => controller.abort();
   process.once('SIGINT', onSignal);
@@ -757,7 +765,7 @@ export async function main(): Promise<void> {
     if (err.code !== 'EPIPE') throw err;
     stdoutGone = true;
   });
-  const code = await runCli(process.argv.slice(2), {
+  const code = await runCli(argv, {
     cwd: process.cwd(),
     env: process.env,
     stdout: (t) => {
@@ -790,11 +798,29 @@ export async function main(): Promise<void> {
     // 100 000 files of ~2 KB took 48-52 s with it and 56-58 s without (2 alternated pairs).
     // All three are read when V8 next compiles or collects, so setting them here, before the
     // scan's hot code has run, works.
+    // `--optimize-for-size` shapes only isolates created after it: the spare, made before, is
+    // stopped, and the pool starts its workers afresh.
     onCollected: (files, bytes) => {
       if (files >= MANY_FILES) v8.setFlagsFromString('--heap-growing-percent=20');
-      if (files >= VERY_MANY_FILES) v8.setFlagsFromString('--optimize-for-size');
+      if (files >= VERY_MANY_FILES) {
+        v8.setFlagsFromString('--optimize-for-size');
+        void spareWorker?.close();
+      }
       if (files > 0 && bytes / files >= LARGE_FILES_MEAN_BYTES) v8.setFlagsFromString('--no-turbo-inlining');
     },
+    spareWorker,
   });
+  await spareWorker?.close();
   process.exitCode = controller.signal.aborted ? 130 : code;
+}
+
+/**
+ * True when the command line may scan with worker threads: `scan`, `redact` or `pack` on a
+ * machine with more than one core, not `--threads 1`, not asking for help. Whether the input is
+ * big enough for threads is known only after listing it, which is what the spare is started to
+ * overlap.
+ */
+export function wantsSpareWorker(argv: readonly string[], cores: number): boolean {
+  if (cores < 2 || !['scan', 'redact', 'pack'].includes(argv[0] ?? '')) return false;
+  return !argv.some((a, i) => a === '--help' || a === '-h' || a === '--threads=1' || (a === '--threads' && argv[i + 1] === '1'));
 }

@@ -50,6 +50,7 @@ import { silentLogger } from './log.js';
 import type { Logger } from './log.js';
 import { Staging, evidencePath, exists, isNonEmptyDir, publish, stagedPath, writeText } from './bundle/staging.js';
 import { WorkerPool } from './parallel/pool.js';
+import type { SpareWorker } from './parallel/pool.js';
 import type { PoolJob, PoolResult } from './parallel/pool.js';
 import { DEFAULT_ZIP_LEVEL, writeZip } from './bundle/zip.js';
 import type { PackedFile, ZipEntry } from './bundle/zip.js';
@@ -94,6 +95,11 @@ export interface RunOptions {
    * the same for every value. A `tokenMinter` (a function) always runs in the main thread.
    */
   readonly threads?: number;
+  /**
+   * A worker thread started early, taken as the run's first worker when it uses threads, and
+   * stopped when it does not (see {@link SpareWorker}). Output is the same either way.
+   */
+  readonly spareWorker?: SpareWorker;
   /**
    * Largest structured file (JSON, HAR, YAML, …) parsed whole for the key-name rules, in bytes;
    * larger JSON/YAML/XML get the text detectors only (recorded), a larger HAR is left out.
@@ -621,12 +627,12 @@ function threadCount(p: Prepared): number {
 
 /** What a worker needs to build the same engine: the run options that can cross threads, and the key. */
 export interface WorkerInit {
-  readonly opts: Omit<RunOptions, 'log' | 'onCollected' | 'onFileDone' | 'signal' | 'tokenMinter' | 'key'>;
+  readonly opts: Omit<RunOptions, 'log' | 'onCollected' | 'onFileDone' | 'signal' | 'tokenMinter' | 'key' | 'spareWorker'>;
   readonly key: Uint8Array;
 }
 
 function workerInit(p: Prepared): WorkerInit {
-  const { log: _log, onCollected: _c, onFileDone: _d, signal: _s, tokenMinter: _t, key: _k, ...opts } = p.opts;
+  const { log: _log, onCollected: _c, onFileDone: _d, signal: _s, tokenMinter: _t, key: _k, spareWorker: _w, ...opts } = p.opts;
   return { opts, key: p.key };
 }
 
@@ -670,7 +676,9 @@ async function processAll(
   const perWorker = p.opts.concurrency ?? 4;
   // The main thread scans too: N threads = N - 1 workers + this one (one isolate less in memory,
   // and the main thread has little else to do).
-  const pool = threads > 1 ? new WorkerPool(threads - 1, perWorker, workerInit(p), WORKER_AHEAD) : undefined;
+  const pool = threads > 1 ? new WorkerPool(threads - 1, perWorker, workerInit(p), WORKER_AHEAD, p.opts.spareWorker) : undefined;
+  // Not needed (a small run): stopped now, so it takes no more CPU from this one.
+  if (!pool) void p.opts.spareWorker?.close();
   const onAbort = (): void => void pool?.close();
   p.opts.signal?.addEventListener('abort', onAbort);
   // Biggest first: a large file started last would leave the other threads idle at the end.

@@ -11,7 +11,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pack, scan } from '../src/run.js';
 import { writeZip } from '../src/bundle/zip.js';
-import { WorkerPool, type PoolJob } from '../src/parallel/pool.js';
+import { SpareWorker, WorkerPool, type PoolJob } from '../src/parallel/pool.js';
+import { wantsSpareWorker } from '../src/cli.js';
 import { SAMPLE } from './helpers/paths.js';
 import { cli } from './helpers/cli.js';
 
@@ -143,5 +144,48 @@ describe('worker pool', () => {
     const late = await Promise.race([pool.run({ entry, name: 'a.log' }).then(() => 'done', () => 'rejected'), new Promise((r) => setTimeout(() => r('waiting'), 2000))]);
     expect(late).toBe('rejected');
     await pool.close();
+  });
+});
+
+describe('a spare worker (started before the run knows it wants threads)', () => {
+  const dir = inputs();
+
+  it('is taken as the first worker of a threaded run, which reports the same manifest', async () => {
+    const one = await scan({ inputs: [dir], cwd: work, key, threads: 1, sourceDateEpoch: epoch });
+    const spare = new SpareWorker();
+    const two = await scan({ inputs: [dir], cwd: work, key, threads: 2, sourceDateEpoch: epoch, spareWorker: spare });
+    expect(spare.state).toBe('taken');
+    expect(two.threads).toBe(2);
+    expect(two.manifest).toEqual(one.manifest);
+  });
+
+  it('is stopped by a run without threads', async () => {
+    const spare = new SpareWorker();
+    await scan({ inputs: [dir], cwd: work, key, threads: 1, sourceDateEpoch: epoch, spareWorker: spare });
+    expect(spare.state).toBe('closed');
+    expect(spare.take({ init: null, perWorker: 1 })).toBeUndefined();
+  });
+
+  it('started with an engine that fails, rejects every job, as a fresh worker would', async () => {
+    const spare = new SpareWorker();
+    const pool = new WorkerPool(1, 1, null, 2, spare);
+    expect(spare.state).toBe('taken');
+    const entry = { path: 'a.log', absolutePath: path.join(work, 'missing.log'), size: 1, mtimeMs: 0 } as unknown as PoolJob['entry'];
+    const settled = await Promise.allSettled(Array.from({ length: 4 }, () => pool.run({ entry, name: 'a.log' })));
+    expect(settled.map((s) => s.status)).toEqual(Array(4).fill('rejected'));
+    await pool.close();
+  });
+
+  it('is started only for scan, redact and pack, on two or more cores, without --threads 1 or --help', () => {
+    expect(wantsSpareWorker(['scan', 'logs'], 2)).toBe(true);
+    expect(wantsSpareWorker(['pack', 'logs', '--out', 'b.zip', '--threads', '2'], 8)).toBe(true);
+    expect(wantsSpareWorker(['redact', 'logs', '--out-dir', 'o'], 2)).toBe(true);
+    expect(wantsSpareWorker(['scan', 'logs'], 1)).toBe(false);
+    expect(wantsSpareWorker(['scan', 'logs', '--threads', '1'], 2)).toBe(false);
+    expect(wantsSpareWorker(['scan', '--threads=1', 'logs'], 2)).toBe(false);
+    expect(wantsSpareWorker(['scan', '--help'], 2)).toBe(false);
+    expect(wantsSpareWorker(['archive', 'incidents', '--out-dir', 'o'], 2)).toBe(false);
+    expect(wantsSpareWorker(['detectors'], 2)).toBe(false);
+    expect(wantsSpareWorker([], 2)).toBe(false);
   });
 });

@@ -1,11 +1,12 @@
 /**
  * Worker thread entry: builds the same engine as the main thread from the run options it was
- * given, then processes entries on request. See pool.ts.
+ * given (in `workerData`, or in a start message when it was started as a spare), then processes
+ * entries on request. See pool.ts.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createEntryProcessor } from '../run.js';
 import type { WorkerInit } from '../run.js';
-import type { PoolJob, PoolResult, WorkerStart } from './pool.js';
+import type { PoolJob, PoolResult, ToWorker, WorkerStart } from './pool.js';
 
 const port = parentPort;
 if (!port) throw new Error('worker.ts must run as a worker thread');
@@ -16,13 +17,14 @@ function transferable(result: PoolResult): ArrayBuffer[] {
   return ends && ends.byteOffset === 0 && ends.byteLength === ends.buffer.byteLength && ends.buffer instanceof ArrayBuffer ? [ends.buffer] : [];
 }
 
-const start = workerData as WorkerStart;
-const handle = await createEntryProcessor(start.init as WorkerInit);
-/** Jobs sent ahead wait here until one of the `perWorker` running jobs finishes (see pool.ts). */
+/** Set once the engine is built: from `workerData`, or from a spare's start message. */
+let handle: ((job: PoolJob) => Promise<PoolResult>) | undefined;
+let perWorker = 1;
+/** Jobs waiting for the engine, or for one of the `perWorker` running jobs to finish (see pool.ts). */
 const waiting: Array<{ id: number; job: PoolJob }> = [];
 let running = 0;
 const runNext = (): void => {
-  while (running < start.perWorker && waiting.length > 0) {
+  while (handle && running < perWorker && waiting.length > 0) {
     const msg = waiting.shift()!;
     running++;
     handle(msg.job)
@@ -36,7 +38,27 @@ const runNext = (): void => {
       });
   }
 };
-port.on('message', (msg: { id: number; job: PoolJob }) => {
-  waiting.push(msg);
-  runNext();
+/** Builds the engine; a failure ends the thread, which the pool reports for every job. */
+const begin = (start: WorkerStart): void => {
+  perWorker = start.perWorker;
+  createEntryProcessor(start.init as WorkerInit).then(
+    (h) => {
+      handle = h;
+      runNext();
+    },
+    (err: unknown) => {
+      queueMicrotask(() => {
+        throw err;
+      });
+    },
+  );
+};
+// One listener from the start: jobs the pool posts at once wait in `waiting` until the engine is built.
+port.on('message', (msg: ToWorker) => {
+  if (msg.type === 'start') begin(msg.start);
+  else {
+    waiting.push(msg);
+    runNext();
+  }
 });
+if (workerData) begin(workerData as WorkerStart);
