@@ -37,6 +37,7 @@ import { DEFAULT_FAIL_ON, FAIL_ON, failsAt } from './gate/policy.js';
 import { CATEGORIES } from './detect/detector.js';
 import type { FailOn } from './gate/policy.js';
 import { SpareWorker } from './parallel/pool.js';
+import { wantsSpareWorker } from './parallel/spare.js';
 import { createProgress } from './progress.js';
 import type { Progress } from './progress.js';
 import { parseEncoding } from './source/encoding.js';
@@ -754,7 +755,7 @@ export async function main(): Promise<void> {
   for (const flag of V8_FLAGS) v8.setFlagsFromString(flag);
   const argv = process.argv.slice(2);
   // Started before anything else, so that its start-up overlaps ours; a run without threads stops it.
-  const spareWorker = wantsSpareWorker(argv, availableParallelism()) ? new SpareWorker() : undefined;
+  const spareWorker = wantsSpareWorker(argv, availableParallelism(), process.cwd()) ? new SpareWorker() : undefined;
   const controller = new AbortController();
   const onSignal = (): void => controller.abort();
   process.once('SIGINT', onSignal);
@@ -812,15 +813,4 @@ export async function main(): Promise<void> {
   });
   await spareWorker?.close();
   process.exitCode = controller.signal.aborted ? 130 : code;
-}
-
-/**
- * True when the command line may scan with worker threads: `scan`, `redact` or `pack` on a
- * machine with more than one core, not `--threads 1`, not asking for help. Whether the input is
- * big enough for threads is known only after listing it, which is what the spare is started to
- * overlap.
- */
-export function wantsSpareWorker(argv: readonly string[], cores: number): boolean {
-  if (cores < 2 || !['scan', 'redact', 'pack'].includes(argv[0] ?? '')) return false;
-  return !argv.some((a, i) => a === '--help' || a === '-h' || a === '--threads=1' || (a === '--threads' && argv[i + 1] === '1'));
 }

@@ -51,6 +51,7 @@ import type { Logger } from './log.js';
 import { Staging, evidencePath, exists, isNonEmptyDir, publish, stagedPath, writeText } from './bundle/staging.js';
 import { WorkerPool } from './parallel/pool.js';
 import type { SpareWorker } from './parallel/pool.js';
+import { THREADS_MIN_BYTES } from './parallel/spare.js';
 import type { PoolJob, PoolResult } from './parallel/pool.js';
 import { DEFAULT_ZIP_LEVEL, writeZip } from './bundle/zip.js';
 import type { PackedFile, ZipEntry } from './bundle/zip.js';
@@ -91,7 +92,7 @@ export interface RunOptions {
   readonly concurrency?: number;
   /**
    * Worker threads scanning files in parallel; 1 = scan in the main thread, 0 or absent = one per
-   * core when the run is big enough to pay for starting them (see {@link autoThreads}). Output is
+   * core when the run is big enough to pay for starting them (see {@link THREADS_MIN_BYTES}). Output is
    * the same for every value. A `tokenMinter` (a function) always runs in the main thread.
    */
   readonly threads?: number;
@@ -606,8 +607,6 @@ function entryNames(p: Prepared): string[] {
   return p.collected.entries.map((e) => safeName(p, e.path));
 }
 
-/** Below this many input bytes, starting worker threads (~0.3 s each) costs more than it saves. */
-const AUTO_THREADS_MIN_BYTES = 8 * 1024 * 1024;
 
 /**
  * Jobs each worker holds queued beyond the ones it runs (see WorkerPool). Files go biggest
@@ -622,7 +621,7 @@ function threadCount(p: Prepared): number {
   const asked = p.opts.threads ?? 0;
   if (asked >= 1) return Math.min(asked, entries.length);
   const bytes = entries.reduce((n, e) => n + e.size, 0);
-  return bytes < AUTO_THREADS_MIN_BYTES ? 1 : Math.min(availableParallelism(), entries.length, 8);
+  return bytes < THREADS_MIN_BYTES ? 1 : Math.min(availableParallelism(), entries.length, 8);
 }
 
 /** What a worker needs to build the same engine: the run options that can cross threads, and the key. */

@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { pack, scan } from '../src/run.js';
 import { writeZip } from '../src/bundle/zip.js';
 import { SpareWorker, WorkerPool, type PoolJob } from '../src/parallel/pool.js';
-import { wantsSpareWorker } from '../src/cli.js';
+import { THREADS_MIN_BYTES, wantsSpareWorker } from '../src/parallel/spare.js';
 import { SAMPLE } from './helpers/paths.js';
 import { cli } from './helpers/cli.js';
 
@@ -177,15 +177,35 @@ describe('a spare worker (started before the run knows it wants threads)', () =>
   });
 
   it('is started only for scan, redact and pack, on two or more cores, without --threads 1 or --help', () => {
-    expect(wantsSpareWorker(['scan', 'logs'], 2)).toBe(true);
-    expect(wantsSpareWorker(['pack', 'logs', '--out', 'b.zip', '--threads', '2'], 8)).toBe(true);
-    expect(wantsSpareWorker(['redact', 'logs', '--out-dir', 'o'], 2)).toBe(true);
-    expect(wantsSpareWorker(['scan', 'logs'], 1)).toBe(false);
-    expect(wantsSpareWorker(['scan', 'logs', '--threads', '1'], 2)).toBe(false);
-    expect(wantsSpareWorker(['scan', '--threads=1', 'logs'], 2)).toBe(false);
-    expect(wantsSpareWorker(['scan', '--help'], 2)).toBe(false);
-    expect(wantsSpareWorker(['archive', 'incidents', '--out-dir', 'o'], 2)).toBe(false);
-    expect(wantsSpareWorker(['detectors'], 2)).toBe(false);
-    expect(wantsSpareWorker([], 2)).toBe(false);
+    const big = path.join(work, 'spare-big');
+    mkdirSync(big, { recursive: true });
+    writeFileSync(path.join(big, 'a.log'), Buffer.alloc(THREADS_MIN_BYTES, 0x61));
+    expect(wantsSpareWorker(['scan', 'spare-big'], 2, work)).toBe(true);
+    expect(wantsSpareWorker(['pack', 'spare-big', '--out', 'b.zip', '--threads', '2'], 8, work)).toBe(true);
+    expect(wantsSpareWorker(['redact', 'spare-big', '--out-dir', 'o'], 2, work)).toBe(true);
+    expect(wantsSpareWorker(['scan', 'spare-big'], 1, work)).toBe(false);
+    expect(wantsSpareWorker(['scan', 'spare-big', '--threads', '1'], 2, work)).toBe(false);
+    expect(wantsSpareWorker(['scan', '--threads=1', 'spare-big'], 2, work)).toBe(false);
+    expect(wantsSpareWorker(['scan', '--help'], 2, work)).toBe(false);
+    expect(wantsSpareWorker(['archive', 'spare-big', '--out-dir', 'o'], 2, work)).toBe(false);
+    expect(wantsSpareWorker(['detectors'], 2, work)).toBe(false);
+    expect(wantsSpareWorker([], 2, work)).toBe(false);
+  });
+
+  it('is not started for inputs known to be small; a glob or a large tree counts as large', () => {
+    const small = path.join(work, 'spare-small');
+    mkdirSync(path.join(small, 'sub'), { recursive: true });
+    writeFileSync(path.join(small, 'a.log'), Buffer.alloc(THREADS_MIN_BYTES / 2, 0x61));
+    writeFileSync(path.join(small, 'sub', 'b.log'), Buffer.alloc(THREADS_MIN_BYTES / 2 - 1, 0x61));
+    // Under the threshold by one byte; the arguments that are no path (flags' values) are ignored.
+    expect(wantsSpareWorker(['scan', 'spare-small', '--format', 'json'], 2, work)).toBe(false);
+    expect(wantsSpareWorker(['scan', path.join(small, 'a.log')], 2, '/')).toBe(false);
+    writeFileSync(path.join(small, 'sub', 'c.log'), 'x');
+    expect(wantsSpareWorker(['scan', 'spare-small'], 2, work)).toBe(true);
+    expect(wantsSpareWorker(['scan', 'spare-small/*.log'], 2, work)).toBe(true);
+    const many = path.join(work, 'spare-many');
+    mkdirSync(many, { recursive: true });
+    for (let i = 0; i < 300; i++) writeFileSync(path.join(many, `${i}.log`), 'x');
+    expect(wantsSpareWorker(['scan', 'spare-many'], 2, work)).toBe(true);
   });
 });
