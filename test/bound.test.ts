@@ -68,7 +68,8 @@ describe('relaxedPattern', () => {
   it.each([
     ['CAIS[a-z]{40}[a-z]{0,1000}', 'CAIS[a-z]{40}[a-z]*'],
     ['x(?:[a-z]{1000}(?:[a-z]{1000})?)?[a-z]{0,52}', 'x(?:[a-z]+(?:[a-z]+)?)?[a-z]{0,52}'],
-    ['a(b{256,512}?)c', 'a(b+?)c'],
+    ['a(b{256,512}?)c', 'a(?:b+?)c'], // capture groups become plain groups: only the start is used
+    ['(?P<v>[a-z]{300})\\((x)[(]', '(?:[a-z]+)\\((?:x)[(]'], // not an escaped or a class's parenthesis
     ['key=[a-z]{8,255}', undefined], // under the threshold
     ['[{1000}]\\{1000}a', undefined], // a class and an escaped brace are not quantifiers
   ])('%s → %s', (src, want) => {
@@ -78,6 +79,18 @@ describe('relaxedPattern', () => {
   it('gives up when the result could match the empty string', () => {
     expect(relaxedPattern('[a-z]{0,1000}')).toBeUndefined();
     expect(relaxedPattern('[a-z]{1,1000}')).toBe('[a-z]+');
+  });
+
+  it('leaves no capture group, and matches wherever the pattern does', () => {
+    const src = '(LTAI)(?<id>[0-9A-Za-z]{12,300})(?:x|(y))';
+    const relaxed = relaxedPattern(src, '', 256)!;
+    expect(analyzePattern(relaxed).groups).toBe(0);
+    expect(analyzePattern(src).groups).toBe(3);
+    const text = 'a LTAIabcdefghijkly LTAI0123456789ABx LTAIshortx';
+    const starts = (p: string): number[] => [...text.matchAll(new RegExp(p.replaceAll('?P<', '?<'), 'g'))].map((m) => m.index);
+    // A superset: every start of the pattern, and 'LTAIshortx', too short for it.
+    expect(starts(src)).toEqual([2, 20]);
+    expect(starts(relaxed)).toEqual([2, 20, 38]);
   });
 
   it('takes a threshold', () => {

@@ -31,6 +31,8 @@ class Parser {
   groups = 0;
   /** Every `{m}`, `{m,}` and `{m,n}` quantifier: its text span in the source and its bounds. */
   readonly repeats: Array<{ from: number; to: number; lo: number; hi: number }> = [];
+  /** Every capture group's opening, `(` or `(?P<name>`: its text span in the source. */
+  readonly captures: Array<{ from: number; to: number }> = [];
 
   constructor(
     private readonly src: string,
@@ -133,6 +135,7 @@ class Parser {
   }
 
   private group(): Len {
+    const open = this.pos;
     this.pos++; // (
     let capture = true;
     const saved = this.caseInsensitive;
@@ -155,7 +158,10 @@ class Parser {
         }
       }
     }
-    if (capture) this.groups++;
+    if (capture) {
+      this.groups++;
+      this.captures.push({ from: open, to: this.pos });
+    }
     const inner = this.alternation();
     if (this.src[this.pos] !== ')') this.fail('missing )');
     this.pos++;
@@ -292,7 +298,8 @@ export const RELAX_THRESHOLD = 256;
  * program whose DFA states outgrow RE2's default 8 MiB budget: the search then falls back to the
  * NFA at ~30 MB/s instead of ~500 (measured in DESIGN.md). Each replaced piece matches a superset
  * of what it replaced, so the whole pattern does too, at every position and with the same
- * look-behind: a match of `source` starting at byte s implies one of the result at s.
+ * look-behind: a match of `source` starting at byte s implies one of the result at s. The result
+ * has no capture groups.
  * @returns undefined when nothing would change, or when the result could match the empty string
  *   (every position would be a candidate).
  * @throws Error as {@link analyzePattern} does.
@@ -302,11 +309,17 @@ export function relaxedPattern(source: string, flags = '', threshold = RELAX_THR
   p.parse();
   const long = p.repeats.filter((r) => r.hi >= threshold);
   if (long.length === 0) return undefined;
+  // Only where a match starts is used, so capture groups become plain groups: node-re2 then
+  // copies no group out of each candidate, and RE2 need not find where groups fall in it.
+  const edits = [
+    ...long.map((r) => ({ from: r.from, to: r.to, text: r.lo > 0 ? '+' : '*' })),
+    ...p.captures.map((c) => ({ from: c.from, to: c.to, text: '(?:' })),
+  ].sort((x, y) => x.from - y.from);
   let out = '';
   let at = 0;
-  for (const r of long) {
-    out += source.slice(at, r.from) + (r.lo > 0 ? '+' : '*');
-    at = r.to;
+  for (const e of edits) {
+    out += source.slice(at, e.from) + e.text;
+    at = e.to;
   }
   out += source.slice(at);
   return analyzePattern(out, flags).minBytes > 0 ? out : undefined;
