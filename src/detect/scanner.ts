@@ -41,6 +41,12 @@ const BATCH_BYTES_PER_MATCH = 8 * 1024;
  * against 31 without this floor.
  */
 const BATCH_MIN_BYTES = 16 * 1024;
+/**
+ * Matches an `execAt` loop finds before it asks whether the detector is dense here: when they
+ * came within this many times {@link BATCH_BYTES_PER_MATCH}, the rest of the window is one batch.
+ * A file's first window has no earlier density to go by.
+ */
+const DENSE_AFTER = 8;
 /** Windows shorter than this (bytes) may skip the pattern set while it is not compiled yet. */
 const SMALL_WINDOW = 16 * 1024;
 /** ... for at most this many windows per scanner. */
@@ -218,8 +224,11 @@ export class FileScanner {
       }
       // A detector that matched densely last time gets all its matches from one native call.
       const span = end - pos;
-      const all = span >= BATCH_MIN_BYTES && this.seen[i]! * BATCH_BYTES_PER_MATCH >= span ? d.regex.execAll(window, pos - base) : undefined;
+      let all = span >= BATCH_MIN_BYTES && this.seen[i]! * BATCH_BYTES_PER_MATCH >= span ? d.regex.execAll(window, pos - base) : undefined;
       let matches = all ? all.length / 4 : 0;
+      // Otherwise, one found dense after all (a file's first window) gets the rest in one call.
+      let batchable = !all;
+      const from = pos;
       for (let k = 0; ; k += 4) {
         let m: RegexMatch | null;
         if (all) m = k < all.length ? { start: all[k]!, end: all[k + 1]!, groupStart: all[k + 2]!, groupEnd: all[k + 3]! } : null;
@@ -239,6 +248,17 @@ export class FileScanner {
           if (hit) hits.push(hit);
         }
         pos = matchEnd > matchStart ? matchEnd : matchStart + 1;
+        if (batchable && matches === DENSE_AFTER) {
+          batchable = false;
+          // The batch from `pos` finds exactly what the execAt loop would have found next.
+          if (pos - from <= DENSE_AFTER * BATCH_BYTES_PER_MATCH && end - pos >= BATCH_MIN_BYTES) {
+            all = d.regex.execAll(window, pos - base);
+            if (all) {
+              matches += all.length / 4;
+              k = -4;
+            }
+          }
+        }
       }
       this.seen[i] = matches;
       this.resume[i] = pos;
