@@ -50,9 +50,8 @@ import { silentLogger } from './log.js';
 import type { Logger } from './log.js';
 import { Staging, evidencePath, exists, isNonEmptyDir, publish, stagedPath, writeText } from './bundle/staging.js';
 import { WorkerPool } from './parallel/pool.js';
-import type { SpareWorker } from './parallel/pool.js';
+import type { PoolJob, PoolResult, SpareWorker } from './parallel/pool.js';
 import { THREADS_MIN_BYTES } from './parallel/spare.js';
-import type { PoolJob, PoolResult } from './parallel/pool.js';
 import { DEFAULT_ZIP_LEVEL, writeZip } from './bundle/zip.js';
 import type { PackedFile, ZipEntry } from './bundle/zip.js';
 import { createPacker, packBuffer, PackedTable } from './bundle/deflate.js';
@@ -606,7 +605,6 @@ function isGzipName(name: string): boolean {
 function entryNames(p: Prepared): string[] {
   return p.collected.entries.map((e) => safeName(p, e.path));
 }
-
 
 /**
  * Jobs each worker holds queued beyond the ones it runs (see WorkerPool). Files go biggest

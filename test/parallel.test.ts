@@ -180,6 +180,7 @@ describe('a spare worker (started before the run knows it wants threads)', () =>
     const big = path.join(work, 'spare-big');
     mkdirSync(big, { recursive: true });
     writeFileSync(path.join(big, 'a.log'), Buffer.alloc(THREADS_MIN_BYTES, 0x61));
+    writeFileSync(path.join(big, 'b.log'), 'x');
     expect(wantsSpareWorker(['scan', 'spare-big'], 2, work)).toBe(true);
     expect(wantsSpareWorker(['pack', 'spare-big', '--out', 'b.zip', '--threads', '2'], 8, work)).toBe(true);
     expect(wantsSpareWorker(['redact', 'spare-big', '--out-dir', 'o'], 2, work)).toBe(true);
@@ -192,7 +193,7 @@ describe('a spare worker (started before the run knows it wants threads)', () =>
     expect(wantsSpareWorker([], 2, work)).toBe(false);
   });
 
-  it('is not started for inputs known to be small; a glob or a large tree counts as large', () => {
+  it('is not started for inputs known to be small or one file; a glob or a large tree counts as large', () => {
     const small = path.join(work, 'spare-small');
     mkdirSync(path.join(small, 'sub'), { recursive: true });
     writeFileSync(path.join(small, 'a.log'), Buffer.alloc(THREADS_MIN_BYTES / 2, 0x61));
@@ -200,6 +201,9 @@ describe('a spare worker (started before the run knows it wants threads)', () =>
     // Under the threshold by one byte; the arguments that are no path (flags' values) are ignored.
     expect(wantsSpareWorker(['scan', 'spare-small', '--format', 'json'], 2, work)).toBe(false);
     expect(wantsSpareWorker(['scan', path.join(small, 'a.log')], 2, '/')).toBe(false);
+    // One file is one thread, however large.
+    writeFileSync(path.join(work, 'spare-one.log'), Buffer.alloc(2 * THREADS_MIN_BYTES, 0x61));
+    expect(wantsSpareWorker(['scan', 'spare-one.log'], 2, work)).toBe(false);
     writeFileSync(path.join(small, 'sub', 'c.log'), 'x');
     expect(wantsSpareWorker(['scan', 'spare-small'], 2, work)).toBe(true);
     expect(wantsSpareWorker(['scan', 'spare-small/*.log'], 2, work)).toBe(true);

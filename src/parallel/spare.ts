@@ -14,16 +14,17 @@ const PROBE_BUDGET = 256;
 /**
  * True when the command line may scan with worker threads: `scan`, `redact` or `pack` on two or
  * more cores, not `--threads 1` or `--help`, and the arguments that are existing paths are not
- * known to total under {@link THREADS_MIN_BYTES} (a glob, or more than {@link PROBE_BUDGET} files
- * and folders, counts as large). A spare on a small run cost ~30 ms of start-up (the two threads'
- * start-up work shares two cores), so small runs do without. A wrong guess costs a little time,
- * never output: a run stops a spare it does not use.
+ * known to be too small for threads: one file (one entry is one thread), or under
+ * {@link THREADS_MIN_BYTES} in all. A glob, or more than {@link PROBE_BUDGET} files and folders,
+ * counts as large. A spare on a small run cost ~30 ms of start-up (the two threads' start-up work
+ * shares two cores), so small runs do without. A wrong guess costs a little time, never output:
+ * a run stops a spare it does not use.
  * @param cwd the folder relative paths are resolved from
  */
 export function wantsSpareWorker(argv: readonly string[], cores: number, cwd: string): boolean {
   if (cores < 2 || !['scan', 'redact', 'pack'].includes(argv[0] ?? '')) return false;
   if (argv.some((a, i) => a === '--help' || a === '-h' || a === '--threads=1' || (a === '--threads' && argv[i + 1] === '1'))) return false;
-  return !knownSmall(
+  return !tooSmallForThreads(
     argv.slice(1).filter((a) => !a.startsWith('-')),
     cwd,
   );
@@ -31,15 +32,16 @@ export function wantsSpareWorker(argv: readonly string[], cores: number, cwd: st
 
 /**
  * True when no argument is a glob and the arguments that exist (the others are flags' values)
- * hold under {@link THREADS_MIN_BYTES}, found within {@link PROBE_BUDGET} paths.
+ * hold one file, or under {@link THREADS_MIN_BYTES}, all found within {@link PROBE_BUDGET} paths.
  */
-function knownSmall(args: readonly string[], cwd: string): boolean {
+function tooSmallForThreads(args: readonly string[], cwd: string): boolean {
   const todo: string[] = [];
   for (const a of args) {
     if (/[*?[\]{}]/.test(a)) return false;
     todo.push(path.resolve(cwd, a));
   }
   let bytes = 0;
+  let files = 0;
   for (let seen = 0; todo.length > 0; seen++) {
     if (seen >= PROBE_BUDGET) return false;
     const p = todo.pop()!;
@@ -55,7 +57,10 @@ function knownSmall(args: readonly string[], cwd: string): boolean {
       } catch {
         return false;
       }
-    } else if ((bytes += st.size) >= THREADS_MIN_BYTES) return false;
+    } else {
+      files++;
+      bytes += st.size;
+    }
   }
-  return true;
+  return files < 2 || bytes < THREADS_MIN_BYTES;
 }
