@@ -192,6 +192,9 @@ const INCONSISTENT: CompactInspection = { consistent: false, markers: [] };
 // closure's optimised code only weakly once the closure is gone, so every full GC threw it away
 // and the next file compiled it again (DESIGN.md, "Closures made per call").
 
+/** A walk's chunk before its first: never written, so one serves every walk. */
+const NO_BYTES = Buffer.alloc(0);
+
 /**
  * Lines counted as the walk goes through a file's chunks (newline search is native); columns only
  * where a query needs one, from the start of its line (or of the chunk).
@@ -203,7 +206,7 @@ class LineWalk {
   col = 1;
   /** Absolute byte offset that {@link LineWalk.col} is the column of. */
   private colPos = 0;
-  private chunk: Buffer = Buffer.alloc(0);
+  private chunk: Buffer = NO_BYTES;
   /** Absolute byte offset of the chunk's first byte. */
   private chunkStart = 0;
   /** Chunk index the line count has reached. */

@@ -76,42 +76,39 @@ export type ToWorker = { readonly type: 'start'; readonly start: WorkerStart } |
  * message. Unreferenced until taken, so it never keeps the process alive.
  */
 export class SpareWorker {
-  private worker: Worker | undefined;
-  private dead = false;
-  private ended: 'taken' | 'closed' | undefined;
+  private readonly worker: Worker;
+  private current: 'waiting' | 'taken' | 'closed' | 'dead' = 'waiting';
 
   /** `waiting` until a pool takes it (`taken`) or it is stopped (`closed`) or has died (`dead`). */
   get state(): 'waiting' | 'taken' | 'closed' | 'dead' {
-    return this.ended ?? (this.dead ? 'dead' : 'waiting');
+    return this.current;
   }
 
   constructor() {
-    const w = new Worker(workerUrl());
+    this.worker = new Worker(workerUrl());
     // Before it is taken, an error or exit only means there is no spare; the pool sees later ones.
-    w.on('error', () => (this.dead = true));
-    w.on('exit', () => (this.dead = true));
-    w.unref();
-    this.worker = w;
+    const died = (): void => {
+      if (this.current === 'waiting') this.current = 'dead';
+    };
+    this.worker.on('error', died);
+    this.worker.on('exit', died);
+    this.worker.unref();
   }
 
   /** The worker, started with `start`, for a pool; undefined when it died or was taken or closed. */
   take(start: WorkerStart): Worker | undefined {
-    const w = this.worker;
-    this.worker = undefined;
-    if (!w || this.dead) return undefined;
-    this.ended = 'taken';
-    w.ref();
-    w.postMessage({ type: 'start', start } satisfies ToWorker);
-    return w;
+    if (this.current !== 'waiting') return undefined;
+    this.current = 'taken';
+    this.worker.ref();
+    this.worker.postMessage({ type: 'start', start } satisfies ToWorker);
+    return this.worker;
   }
 
   /** Stops the worker unless a pool took it. */
   async close(): Promise<void> {
-    const w = this.worker;
-    this.worker = undefined;
-    if (!w) return;
-    this.ended = 'closed';
-    await w.terminate();
+    if (this.current !== 'waiting' && this.current !== 'dead') return;
+    this.current = 'closed';
+    await this.worker.terminate();
   }
 }
 

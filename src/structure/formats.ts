@@ -8,6 +8,7 @@ import type * as Yaml from 'yaml';
 import type { CST, Node as YamlNode } from 'yaml';
 import type * as Saxes from 'saxes';
 import type { SecretKeys } from './keys.js';
+import { JSON_ESCAPES, hex4 } from './offsets.js';
 import { keyRuleSpans } from './tree.js';
 import type { SNode, TextSpan } from './tree.js';
 
@@ -216,7 +217,7 @@ class JsonReader {
         out += String.fromCharCode(u);
         p += 6;
       } else {
-        const ch = ESCAPES[e];
+        const ch = JSON_ESCAPES[e];
         if (ch === undefined) return undefined;
         out += ch;
         p += 2;
@@ -269,30 +270,6 @@ function digits(t: string, p: number): number {
   }
   return p;
 }
-
-/** The four hex digits at `p` as a number, or -1. */
-function hex4(t: string, p: number): number {
-  if (p + 4 > t.length) return -1;
-  let v = 0;
-  for (let i = p; i < p + 4; i++) {
-    const c = t.charCodeAt(i);
-    const d = c >= 0x30 && c <= 0x39 ? c - 0x30 : (c | 0x20) >= 0x61 && (c | 0x20) <= 0x66 ? (c | 0x20) - 0x57 : -1;
-    if (d < 0) return -1;
-    v = v * 16 + d;
-  }
-  return v;
-}
-
-/** What each one-letter escape stands for, by the letter's code unit. */
-const ESCAPES: Array<string | undefined> = [];
-ESCAPES[0x22] = '"';
-ESCAPES[0x5c] = '\\';
-ESCAPES[0x2f] = '/';
-ESCAPES[0x62] = '\b';
-ESCAPES[0x66] = '\f';
-ESCAPES[0x6e] = '\n';
-ESCAPES[0x72] = '\r';
-ESCAPES[0x74] = '\t';
 
 /** Key rules over a JSON document. */
 export function jsonSpans(text: string, keys: SecretKeys): TextSpan[] | undefined {

@@ -56,27 +56,47 @@ export function decodeJsonString(raw: string): { value: string; map: Uint32Array
       i++;
       continue;
     }
-    const e = raw[i + 1];
-    const simple: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
-    if (e !== undefined && simple[e] !== undefined) {
-      parts.push(simple[e]!);
-      map.push(i);
+    const e = raw.charCodeAt(i + 1);
+    const simple = JSON_ESCAPES[e];
+    map.push(i);
+    if (simple !== undefined) {
+      parts.push(simple);
       i += 2;
-    } else if (e === 'u' && isHex4(raw, i + 2)) {
-      parts.push(String.fromCharCode(parseInt(raw.slice(i + 2, i + 6), 16)));
-      map.push(i);
+    } else {
+      const u = e === 0x75 ? hex4(raw, i + 2) : -1;
+      if (u < 0) return undefined;
+      parts.push(String.fromCharCode(u));
       i += 6;
-    } else return undefined;
+    }
   }
   map.push(raw.length);
   return { value: parts.join(''), map: Uint32Array.from(map) };
 }
 
-function isHex4(s: string, at: number): boolean {
-  if (at + 4 > s.length) return false;
+/** What each one-letter JSON escape (`\n`, `\"`, …) stands for, by the letter's code unit. */
+export const JSON_ESCAPES: ReadonlyArray<string | undefined> = (() => {
+  const out: Array<string | undefined> = [];
+  out[0x22] = '"';
+  out[0x5c] = '\\';
+  out[0x2f] = '/';
+  out[0x62] = '\b';
+  out[0x66] = '\f';
+  out[0x6e] = '\n';
+  out[0x72] = '\r';
+  out[0x74] = '\t';
+  return out;
+})();
+
+/** The four hex digits of `s` at `at` (a `\u` escape's) as a number, or -1. */
+export function hex4(s: string, at: number): number {
+  if (at + 4 > s.length) return -1;
+  let v = 0;
   for (let i = at; i < at + 4; i++) {
-    const c = s.charCodeAt(i) | 0x20; // lower-case letters; digits unchanged
-    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false;
+    const c = s.charCodeAt(i);
+    const lower = c | 0x20; // folds A-F only: digits are checked on c (0x10-0x19 | 0x20 looks like one)
+    const d = c >= 0x30 && c <= 0x39 ? c - 0x30 : lower >= 0x61 && lower <= 0x66 ? lower - 0x57 : -1;
+    if (d < 0) return -1;
+    v = v * 16 + d;
   }
-  return true;
+  return v;
 }
