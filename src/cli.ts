@@ -37,7 +37,7 @@ import { DEFAULT_FAIL_ON, FAIL_ON, failsAt } from './gate/policy.js';
 import { CATEGORIES } from './detect/detector.js';
 import type { FailOn } from './gate/policy.js';
 import { SpareWorker } from './parallel/pool.js';
-import { wantsSpareWorker } from './parallel/spare.js';
+import { MAX_THREADS, wantsSpareWorker } from './parallel/spare.js';
 import { createProgress } from './progress.js';
 import type { Progress } from './progress.js';
 import { parseEncoding } from './source/encoding.js';
@@ -731,6 +731,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 const V8_FLAGS = ['--heap-growing-percent=50'];
 
 /**
+ * V8 settings for a run that will keep every core busy with its own threads (see {@link main}):
+ * no GC helper threads for scavenges and sweeping. A helper can only run by taking a core from a
+ * thread that is scanning, and a scavenge or the next GC then waits for it. Concurrent marking
+ * stays on: V8 aborts (a failed CHECK) when it is switched off after start-up.
+ */
+const ALL_CORES_BUSY_FLAGS = ['--no-parallel-scavenge', '--no-concurrent-sweeping'];
+
+/**
  * Mean input file size from which the CLI turns off inlining in V8's optimising compiler (see
  * {@link main}). Measured at the two ends only: it helped at 1.15 MB per file and hurt at ~2 KB;
  * where between them it stops paying is not measured.
@@ -755,7 +763,11 @@ export async function main(): Promise<void> {
   for (const flag of V8_FLAGS) v8.setFlagsFromString(flag);
   const argv = process.argv.slice(2);
   // Started before anything else, so that its start-up overlaps ours; a run without threads stops it.
-  const spareWorker = wantsSpareWorker(argv, availableParallelism(), process.cwd()) ? new SpareWorker() : undefined;
+  const cores = availableParallelism();
+  const threaded = wantsSpareWorker(argv, cores, process.cwd());
+  // Set before the spare exists, and read by V8 at each GC: they apply to every isolate of the run.
+  if (threaded && cores <= MAX_THREADS) for (const flag of ALL_CORES_BUSY_FLAGS) v8.setFlagsFromString(flag);
+  const spareWorker = threaded ? new SpareWorker() : undefined;
   const controller = new AbortController();
   const onSignal = (): void => controller.abort();
   process.once('SIGINT', onSignal);

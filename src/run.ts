@@ -51,7 +51,7 @@ import type { Logger } from './log.js';
 import { Staging, evidencePath, exists, isNonEmptyDir, publish, stagedPath, writeText } from './bundle/staging.js';
 import { WorkerPool } from './parallel/pool.js';
 import type { PoolJob, PoolResult, SpareWorker } from './parallel/pool.js';
-import { THREADS_MIN_BYTES } from './parallel/spare.js';
+import { MAX_THREADS, THREADS_MIN_BYTES } from './parallel/spare.js';
 import { DEFAULT_ZIP_LEVEL, writeZip } from './bundle/zip.js';
 import type { PackedFile, ZipEntry } from './bundle/zip.js';
 import { createPacker, packBuffer, PackedTable } from './bundle/deflate.js';
@@ -619,7 +619,7 @@ function threadCount(p: Prepared): number {
   const asked = p.opts.threads ?? 0;
   if (asked >= 1) return Math.min(asked, entries.length);
   const bytes = entries.reduce((n, e) => n + e.size, 0);
-  return bytes < THREADS_MIN_BYTES ? 1 : Math.min(availableParallelism(), entries.length, 8);
+  return bytes < THREADS_MIN_BYTES ? 1 : Math.min(availableParallelism(), entries.length, MAX_THREADS);
 }
 
 /** What a worker needs to build the same engine: the run options that can cross threads, and the key. */

@@ -8,6 +8,9 @@ import path from 'node:path';
 /** Below this many input bytes, starting worker threads (~0.3 s each) costs more than it saves. */
 export const THREADS_MIN_BYTES = 8 * 1024 * 1024;
 
+/** Most threads a run starts of itself, one per core up to this; `--threads` may ask for more. */
+export const MAX_THREADS = 8;
+
 /** Paths looked at before the inputs count as large: a few milliseconds of `stat` at most. */
 const PROBE_BUDGET = 256;
 
