@@ -47,6 +47,14 @@ const BATCH_MIN_BYTES = 16 * 1024;
  * A file's first window has no earlier density to go by.
  */
 const DENSE_AFTER = 8;
+/**
+ * True when a detector that found `matches` matches in `searched` bytes is dense enough (one per
+ * {@link BATCH_BYTES_PER_MATCH}) for one batch call to pay for the `left` bytes still to search
+ * (at least {@link BATCH_MIN_BYTES}).
+ */
+function batchPays(matches: number, searched: number, left: number): boolean {
+  return left >= BATCH_MIN_BYTES && matches * BATCH_BYTES_PER_MATCH >= searched;
+}
 /** Windows shorter than this (bytes) may skip the pattern set while it is not compiled yet. */
 const SMALL_WINDOW = 16 * 1024;
 /** ... for at most this many windows per scanner. */
@@ -224,7 +232,7 @@ export class FileScanner {
       }
       // A detector that matched densely last time gets all its matches from one native call.
       const span = end - pos;
-      let all = span >= BATCH_MIN_BYTES && this.seen[i]! * BATCH_BYTES_PER_MATCH >= span ? d.regex.execAll(window, pos - base) : undefined;
+      let all = batchPays(this.seen[i]!, span, span) ? d.regex.execAll(window, pos - base) : undefined;
       let matches = all ? all.length / 4 : 0;
       // Otherwise, one found dense after all (a file's first window) gets the rest in one call.
       let batchable = !all;
@@ -251,7 +259,7 @@ export class FileScanner {
         if (batchable && matches === DENSE_AFTER) {
           batchable = false;
           // The batch from `pos` finds exactly what the execAt loop would have found next.
-          if (pos - from <= DENSE_AFTER * BATCH_BYTES_PER_MATCH && end - pos >= BATCH_MIN_BYTES) {
+          if (batchPays(DENSE_AFTER, pos - from, end - pos)) {
             all = d.regex.execAll(window, pos - base);
             if (all) {
               matches += all.length / 4;

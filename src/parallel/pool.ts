@@ -84,14 +84,15 @@ export class SpareWorker {
     return this.current;
   }
 
+  /** Before it is taken, an error or exit only means there is no spare; the pool hears later ones. */
+  private readonly died = (): void => {
+    if (this.current === 'waiting') this.current = 'dead';
+  };
+
   constructor() {
     this.worker = new Worker(workerUrl());
-    // Before it is taken, an error or exit only means there is no spare; the pool sees later ones.
-    const died = (): void => {
-      if (this.current === 'waiting') this.current = 'dead';
-    };
-    this.worker.on('error', died);
-    this.worker.on('exit', died);
+    this.worker.on('error', this.died);
+    this.worker.on('exit', this.died);
     this.worker.unref();
   }
 
@@ -99,6 +100,8 @@ export class SpareWorker {
   take(start: WorkerStart): Worker | undefined {
     if (this.current !== 'waiting') return undefined;
     this.current = 'taken';
+    // The pool adds its own listeners in the same turn, before any event can arrive.
+    this.worker.off('error', this.died).off('exit', this.died);
     this.worker.ref();
     this.worker.postMessage({ type: 'start', start } satisfies ToWorker);
     return this.worker;
