@@ -29,7 +29,7 @@ describe('a span inside a redaction token', () => {
     );
   });
 
-  it('covers a whole token and every part of it, but nothing that reaches past it', () => {
+  it('covers a whole token and a part of it, but not a span that reaches past either end', () => {
     const token = formatToken('alibaba-access-key-id', '0123456789ab');
     const buf = Buffer.from(`ab${token}cd`);
     const first = 2;
