@@ -12,6 +12,7 @@
 import { CATEGORIES } from './detector.js';
 import type { Detector } from './detector.js';
 import { CONTEXT_BYTES, shannonEntropy } from './checks.js';
+import { relaxedPattern } from './bound.js';
 import { compileLiteralSet, compileSet } from './engine.js';
 import type { PatternSet, RegexMatch } from './engine.js';
 import { insideToken } from '../redact/token.js';
@@ -59,6 +60,27 @@ function batchPays(matches: number, searched: number, left: number): boolean {
 const SMALL_WINDOW = 16 * 1024;
 /** ... for at most this many windows per scanner. */
 const SMALL_WINDOWS_UNFILTERED = 64;
+
+/**
+ * In the prefilter set of keyword-less detectors, counted repetitions from this upper bound up
+ * are written `+` ({@link relaxedPattern}): a superset of each pattern, so candidates can only
+ * grow and the detectors, which search with their own patterns, find the same hits. The e-mail
+ * pattern's `{1,64}` and `{1,63}` were a third of the set's time (22 MB subset, 64 KiB slices:
+ * 66 → 45 ms, the same candidates in all 354 slices); from 8 down, other patterns relax too and
+ * candidates grow.
+ */
+const SET_RELAX_AT = 16;
+
+/** A keyword-less detector's pattern as the prefilter set holds it (see {@link SET_RELAX_AT}). */
+function setPattern(p: { source: string; flags: string }): { source: string; flags: string } {
+  let relaxed: string | undefined;
+  try {
+    relaxed = relaxedPattern(p.source, p.flags, SET_RELAX_AT);
+  } catch {
+    relaxed = undefined; // a construct the bound analysis does not know: the pattern as written
+  }
+  return relaxed === undefined ? p : { source: relaxed, flags: p.flags };
+}
 
 /** Orders hits: by start, then longer first, then category rank, then detector id. */
 export function compareHits(a: Hit, b: Hit): number {
@@ -134,7 +156,7 @@ export class Scanner {
    * @throws Error with RE2's message.
    */
   compileNow(): void {
-    if (this.patternSources.length > 0) this.patternSet ??= compileSet(this.patternSources);
+    if (this.patternSources.length > 0) this.patternSet ??= compileSet(this.patternSources.map(setPattern));
   }
 
   /** Starts scanning a new file. */
