@@ -56,18 +56,19 @@ const DENSE_AFTER = 8;
 function batchPays(matches: number, searched: number, left: number): boolean {
   return left >= BATCH_MIN_BYTES && matches * BATCH_BYTES_PER_MATCH >= searched;
 }
-/** Windows shorter than this (bytes) may skip the pattern set while it is not compiled yet. */
+/** Windows shorter than this (bytes) may go without the pattern sets while they are not compiled yet. */
 const SMALL_WINDOW = 16 * 1024;
 /** ... for at most this many windows per scanner. */
 const SMALL_WINDOWS_UNFILTERED = 64;
 
 /**
- * In the prefilter set of keyword-less detectors, counted repetitions from this upper bound up
- * are written `+` ({@link relaxedPattern}): a superset of each pattern, so candidates can only
- * grow and the detectors, which search with their own patterns, find the same hits. The e-mail
- * pattern's `{1,64}` and `{1,63}` were a third of the set's time (22 MB subset, 64 KiB slices:
- * 66 → 45 ms, the same candidates in all 354 slices); from 8 down, other patterns relax too and
- * candidates grow.
+ * In the prefilter sets, counted repetitions from this upper bound up are written `+`
+ * ({@link relaxedPattern}): a superset of each pattern, so candidates can only grow and the
+ * detectors, which search with their own patterns, find the same hits. Keyword-less set: the
+ * e-mail pattern's `{1,64}` and `{1,63}` were a third of its time (22 MB subset, 64 KiB slices:
+ * 66 → 45 ms, the same candidates in all 354 slices; from 8 down, other patterns relax too and
+ * candidates grow). Set of keyword detectors, 100 MB corpus: a first pass (DFA states built on
+ * the way) 966 ms at 64, 390 ms at 16, 437 at 8; warm 332, 202, 215 ms.
  */
 const SET_RELAX_AT = 16;
 
@@ -102,7 +103,15 @@ export class Scanner {
   private patternSet: PatternSet | undefined;
   private readonly patternSources: Array<{ source: string; flags: string }> = [];
   private readonly patternOwners: number[] = [];
-  /** Small windows seen before the pattern set was compiled. */
+  /**
+   * Patterns of detectors with keywords, relaxed ({@link setPattern}) → their detector index: once
+   * compiled, it replaces the keyword set. A keyword occurs in most 64 KiB slices of a log
+   * (`id`, `token`, `secret`), so keywords left ~7 detectors per slice to search it in vain.
+   */
+  private keywordPatternSet: PatternSet | undefined;
+  private readonly keywordPatternSources: Array<{ source: string; flags: string }> = [];
+  private readonly keywordPatternOwners: number[] = [];
+  /** Small windows seen before the pattern sets were compiled. */
   private smallWindows = 0;
   /** Largest detector `maxLength` plus context: how far behind the input a scanner can lag. */
   readonly lagBytes: number;
@@ -134,6 +143,8 @@ export class Scanner {
     const patterns = this.patternSources;
     detectors.forEach((d, i) => {
       if (d.keywords.length > 0) {
+        this.keywordPatternSources.push({ source: d.spec.pattern, flags: d.spec.flags ?? '' });
+        this.keywordPatternOwners.push(i);
         for (const k of d.keywords) {
           const key = k.toString('utf8');
           if (!keywords.has(key)) keywords.set(key, []);
@@ -144,8 +155,8 @@ export class Scanner {
         this.patternOwners.push(i);
       }
     });
-    // Literal keywords are cheap for RE2; full patterns with long repetitions are not, so only
-    // keyword-less detectors go into the pattern set.
+    // Literal keywords are cheap to compile and warm, so they serve a run's first small windows;
+    // the pattern sets, relaxed so their DFAs stay small, take over from there (see candidates).
     this.keywordSet = keywords.size > 0 ? compileLiteralSet([...keywords.keys()]) : undefined;
     this.keywordOwners = [...keywords.values()];
   }
@@ -157,6 +168,7 @@ export class Scanner {
    */
   compileNow(): void {
     if (this.patternSources.length > 0) this.patternSet ??= compileSet(this.patternSources.map(setPattern));
+    if (this.keywordPatternSources.length > 0) this.keywordPatternSet ??= compileSet(this.keywordPatternSources.map(setPattern));
   }
 
   /** Starts scanning a new file. */
@@ -165,24 +177,26 @@ export class Scanner {
   }
 
   /**
-   * Indices of detectors that may match in `window`; undefined = all of them. The pattern set
-   * takes ~15 ms to compile, more than a one-small-file run spends scanning: until a window of
-   * 16 KiB or the 65th small one, keyword-less detectors are all candidates (a superset, so the
-   * hits are the same).
+   * Indices of detectors that may match in `window`; undefined = all of them. The pattern sets
+   * take ~30 ms to compile, more than a one-small-file run spends scanning: until a window of
+   * 16 KiB or the 65th small one, detectors with keywords are candidates where a keyword occurs
+   * and keyword-less ones always (a superset, so the hits are the same); after that, where their
+   * (relaxed) patterns match.
    * @param sameWindow `window` is another view (escapes read) of the window just asked about: not
    *   counted again.
    */
   candidates(window: Buffer, sameWindow = false): Set<number> | undefined {
     if (!this.keywordSet && this.patternSources.length === 0) return undefined;
     const out = new Set<number>();
-    if (this.keywordSet) for (const k of this.keywordSet.matching(window)) for (const i of this.keywordOwners[k]!) out.add(i);
-    if (this.patternSources.length === 0) return out;
-    if (!this.patternSet && window.length < SMALL_WINDOW && (sameWindow ? this.smallWindows : ++this.smallWindows) <= SMALL_WINDOWS_UNFILTERED) {
+    const compiled = this.keywordPatternSet !== undefined || this.patternSet !== undefined;
+    if (!compiled && window.length < SMALL_WINDOW && (sameWindow ? this.smallWindows : ++this.smallWindows) <= SMALL_WINDOWS_UNFILTERED) {
+      if (this.keywordSet) for (const k of this.keywordSet.matching(window)) for (const i of this.keywordOwners[k]!) out.add(i);
       for (const i of this.patternOwners) out.add(i);
       return out;
     }
     this.compileNow();
-    for (const p of this.patternSet!.matching(window)) out.add(this.patternOwners[p]!);
+    if (this.keywordPatternSet) for (const p of this.keywordPatternSet.matching(window)) out.add(this.keywordPatternOwners[p]!);
+    if (this.patternSet) for (const p of this.patternSet.matching(window)) out.add(this.patternOwners[p]!);
     return out;
   }
 }
