@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { compileRegex } from '../src/detect/engine.js';
+import { compileRegex, compileSet } from '../src/detect/engine.js';
 import { relaxedPattern } from '../src/detect/bound.js';
 
 /**
@@ -154,5 +154,14 @@ describe('compileRegex group spans', () => {
     expect(compileRegex('a+(a)', '', 1).execAll(Buffer.from('xaaa b aa'), 0)).toEqual([1, 4, 3, 4, 7, 9, 8, 9]);
     expect(compileRegex('key=(\\w+) key=(\\w+)', '', 2).execAll(Buffer.from('key=ab key=ab'), 0)).toEqual([0, 13, 11, 13]);
     expect(compileRegex('a(b)?c|d', '', 1).execAll(Buffer.from('d abc'), 0)).toEqual([0, 1, -1, -1, 2, 5, 3, 4]);
+  });
+});
+
+describe('compileSet', () => {
+  it('tells which patterns match, also when the program is too big for the budget tried first', () => {
+    // 40 long repetitions: compiled in 16 MiB, not in 1 MiB, so the second budget is used.
+    const patterns = Array.from({ length: 40 }, (_, i) => ({ source: `k${i}[A-Za-z0-9+/=]{1,1000}z`, flags: i % 2 ? 'i' : '' }));
+    const text = Buffer.from(`xx k3${'A'.repeat(500)}z yy K5${'b'.repeat(20)}Z k7 k9${'c'.repeat(1001)}z`);
+    for (const mem of [16 * 1024 * 1024, 1024 * 1024]) expect(compileSet(patterns, mem).matching(text)).toEqual([3, 5]);
   });
 });
