@@ -72,7 +72,7 @@ const SMALL_WINDOWS_UNFILTERED = 64;
  */
 const SET_RELAX_AT = 16;
 
-/** A keyword-less detector's pattern as the prefilter set holds it (see {@link SET_RELAX_AT}). */
+/** A detector's pattern as a prefilter set holds it (see {@link SET_RELAX_AT}). */
 function setPattern(p: { source: string; flags: string }): { source: string; flags: string } {
   let relaxed: string | undefined;
   try {
@@ -123,7 +123,8 @@ export class Scanner {
   /**
    * @param prefilter skip detectors that cannot match a window (default true). Exact: a keyword
    *   occurs inside every match of its detector, and a pattern with no match in a window cannot
-   *   produce a hit there. Off only to test that claim.
+   *   produce a hit there, nor can one whose relaxed form (a superset) has none. Off only to test
+   *   that claim.
    */
   constructor(
     detectors: readonly Detector[],
