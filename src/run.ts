@@ -51,7 +51,7 @@ import type { Logger } from './log.js';
 import { Staging, evidencePath, exists, isNonEmptyDir, publish, stagedPath, writeText } from './bundle/staging.js';
 import { WorkerPool } from './parallel/pool.js';
 import type { PoolJob, PoolResult, SpareWorker } from './parallel/pool.js';
-import { MAX_THREADS, THREADS_MIN_BYTES } from './parallel/spare.js';
+import { MAX_THREADS, threadsPay } from './parallel/spare.js';
 import { DEFAULT_ZIP_LEVEL, writeZip } from './bundle/zip.js';
 import type { PackedFile, ZipEntry } from './bundle/zip.js';
 import { createPacker, packBuffer, PackedTable } from './bundle/deflate.js';
@@ -91,7 +91,7 @@ export interface RunOptions {
   readonly concurrency?: number;
   /**
    * Worker threads scanning files in parallel; 1 = scan in the main thread, 0 or absent = one per
-   * core when the run is big enough to pay for starting them (see {@link THREADS_MIN_BYTES}). Output is
+   * core when the run is big enough to pay for starting them (see {@link threadsPay}). Output is
    * the same for every value. A `tokenMinter` (a function) always runs in the main thread.
    */
   readonly threads?: number;
@@ -619,7 +619,7 @@ function threadCount(p: Prepared): number {
   const asked = p.opts.threads ?? 0;
   if (asked >= 1) return Math.min(asked, entries.length);
   const bytes = entries.reduce((n, e) => n + e.size, 0);
-  return bytes < THREADS_MIN_BYTES ? 1 : Math.min(availableParallelism(), entries.length, MAX_THREADS);
+  return threadsPay(entries.length, bytes) ? Math.min(availableParallelism(), entries.length, MAX_THREADS) : 1;
 }
 
 /** What a worker needs to build the same engine: the run options that can cross threads, and the key. */

@@ -83,6 +83,29 @@ function setPattern(p: { source: string; flags: string }): { source: string; fla
   return relaxed === undefined ? p : { source: relaxed, flags: p.flags };
 }
 
+/** Detectors' patterns, relaxed ({@link setPattern}), in one prefilter set compiled on demand. */
+class PatternGroup {
+  private readonly sources: Array<{ source: string; flags: string }> = [];
+  /** Detector index of each pattern, in set order. */
+  readonly owners: number[] = [];
+  private set: PatternSet | undefined;
+
+  add(d: Detector, index: number): void {
+    this.sources.push({ source: d.spec.pattern, flags: d.spec.flags ?? '' });
+    this.owners.push(index);
+  }
+
+  /** Relaxes and compiles (not before: a run of one small file needs neither). @throws Error with RE2's message. */
+  compile(): void {
+    if (this.sources.length > 0) this.set ??= compileSet(this.sources.map(setPattern));
+  }
+
+  /** Adds the detectors whose (relaxed) pattern matches somewhere in `window`; nothing before {@link compile}. */
+  addMatching(window: Buffer, out: Set<number>): void {
+    if (this.set) for (const p of this.set.matching(window)) out.add(this.owners[p]!);
+  }
+}
+
 /** Orders hits: by start, then longer first, then category rank, then detector id. */
 export function compareHits(a: Hit, b: Hit): number {
   return (
@@ -99,18 +122,16 @@ export class Scanner {
   /** Keyword literals → the detectors that declare them. */
   private readonly keywordSet: PatternSet | undefined;
   private readonly keywordOwners: number[][] = [];
-  /** Full patterns of detectors without keywords → their detector index. Compiled on demand (see candidates). */
-  private patternSet: PatternSet | undefined;
-  private readonly patternSources: Array<{ source: string; flags: string }> = [];
-  private readonly patternOwners: number[] = [];
+  /** Patterns of detectors without keywords. Compiled on demand (see candidates). */
+  private readonly plainPatterns = new PatternGroup();
   /**
-   * Patterns of detectors with keywords, relaxed ({@link setPattern}) → their detector index: once
-   * compiled, it replaces the keyword set. A keyword occurs in most 64 KiB slices of a log
-   * (`id`, `token`, `secret`), so keywords left ~7 detectors per slice to search it in vain.
+   * Patterns of detectors with keywords: once compiled, they replace the keyword set. A keyword
+   * occurs in most 64 KiB slices of a log (`id`, `token`, `secret`), so keywords left ~7 detectors
+   * per slice to search it in vain.
    */
-  private keywordPatternSet: PatternSet | undefined;
-  private readonly keywordPatternSources: Array<{ source: string; flags: string }> = [];
-  private readonly keywordPatternOwners: number[] = [];
+  private readonly keywordPatterns = new PatternGroup();
+  /** The pattern groups are compiled (see candidates). */
+  private compiled = false;
   /** Small windows seen before the pattern sets were compiled. */
   private smallWindows = 0;
   /** Largest detector `maxLength` plus context: how far behind the input a scanner can lag. */
@@ -141,19 +162,12 @@ export class Scanner {
       return;
     }
     const keywords = new Map<string, number[]>();
-    const patterns = this.patternSources;
     detectors.forEach((d, i) => {
-      if (d.keywords.length > 0) {
-        this.keywordPatternSources.push({ source: d.spec.pattern, flags: d.spec.flags ?? '' });
-        this.keywordPatternOwners.push(i);
-        for (const k of d.keywords) {
-          const key = k.toString('utf8');
-          if (!keywords.has(key)) keywords.set(key, []);
-          keywords.get(key)!.push(i);
-        }
-      } else {
-        patterns.push({ source: d.spec.pattern, flags: d.spec.flags ?? '' });
-        this.patternOwners.push(i);
+      (d.keywords.length > 0 ? this.keywordPatterns : this.plainPatterns).add(d, i);
+      for (const k of d.keywords) {
+        const key = k.toString('utf8');
+        if (!keywords.has(key)) keywords.set(key, []);
+        keywords.get(key)!.push(i);
       }
     });
     // Literal keywords are cheap to compile and warm, so they serve a run's first small windows;
@@ -168,8 +182,9 @@ export class Scanner {
    * @throws Error with RE2's message.
    */
   compileNow(): void {
-    if (this.patternSources.length > 0) this.patternSet ??= compileSet(this.patternSources.map(setPattern));
-    if (this.keywordPatternSources.length > 0) this.keywordPatternSet ??= compileSet(this.keywordPatternSources.map(setPattern));
+    this.plainPatterns.compile();
+    this.keywordPatterns.compile();
+    this.compiled = true;
   }
 
   /** Starts scanning a new file. */
@@ -187,17 +202,16 @@ export class Scanner {
    *   counted again.
    */
   candidates(window: Buffer, sameWindow = false): Set<number> | undefined {
-    if (!this.keywordSet && this.patternSources.length === 0) return undefined;
+    if (!this.keywordSet && this.plainPatterns.owners.length === 0) return undefined;
     const out = new Set<number>();
-    const compiled = this.keywordPatternSet !== undefined || this.patternSet !== undefined;
-    if (!compiled && window.length < SMALL_WINDOW && (sameWindow ? this.smallWindows : ++this.smallWindows) <= SMALL_WINDOWS_UNFILTERED) {
+    if (!this.compiled && window.length < SMALL_WINDOW && (sameWindow ? this.smallWindows : ++this.smallWindows) <= SMALL_WINDOWS_UNFILTERED) {
       if (this.keywordSet) for (const k of this.keywordSet.matching(window)) for (const i of this.keywordOwners[k]!) out.add(i);
-      for (const i of this.patternOwners) out.add(i);
+      for (const i of this.plainPatterns.owners) out.add(i);
       return out;
     }
-    this.compileNow();
-    if (this.keywordPatternSet) for (const p of this.keywordPatternSet.matching(window)) out.add(this.keywordPatternOwners[p]!);
-    if (this.patternSet) for (const p of this.patternSet.matching(window)) out.add(this.patternOwners[p]!);
+    if (!this.compiled) this.compileNow();
+    this.keywordPatterns.addMatching(window, out);
+    this.plainPatterns.addMatching(window, out);
     return out;
   }
 }

@@ -8,6 +8,14 @@ import path from 'node:path';
 /** Below this many input bytes, starting worker threads (~0.3 s each) costs more than it saves. */
 export const THREADS_MIN_BYTES = 8 * 1024 * 1024;
 
+/**
+ * True when `files` files of `bytes` bytes in all are worth worker threads: one entry is one
+ * thread's work, and under {@link THREADS_MIN_BYTES} starting them costs more than it saves.
+ */
+export function threadsPay(files: number, bytes: number): boolean {
+  return files >= 2 && bytes >= THREADS_MIN_BYTES;
+}
+
 /** Most threads a run starts of itself, one per core up to this; `--threads` may ask for more. */
 export const MAX_THREADS = 8;
 
@@ -65,5 +73,5 @@ function tooSmallForThreads(args: readonly string[], cwd: string): boolean {
       bytes += st.size;
     }
   }
-  return files < 2 || bytes < THREADS_MIN_BYTES;
+  return !threadsPay(files, bytes);
 }
