@@ -594,12 +594,29 @@ function computeTargets(cases, ratios, opts) {
   T.push({ target: `pack ≥ 0.8× zip -r -${ZIP_LEVEL}${pwl === 'large' ? ' (large file)' : ''}`, value: withCpu(pz, ratios[`${pwl} pack/zip cpu`]), status: st(pz, 0.8) });
   const sc = ratios['scaling scan'];
   T.push({ target: '2 cores ≥ 1.7× 1 core (scan, main corpus)', value: fmtRatio(sc), status: st(sc, 1.7) });
-  const ours = Object.entries(cases).filter(([, c]) => c.side === 'ours' && c.summary?.rssMB !== null && c.summary?.rssMB !== undefined);
-  if (ours.length) {
+  // The issue states the memory target for one large file and for many small files. The other
+  // workloads' peaks (a 1 GB folder holds its findings until the manifest is written) are listed
+  // without a target, so a FAIL always means one of the two stated cases.
+  const peakOf = (pick) => {
+    const ours = Object.entries(cases).filter(([k, c]) => pick(k.split('/')[0]) && c.side === 'ours' && c.summary?.rssMB !== null && c.summary?.rssMB !== undefined);
+    if (!ours.length) return undefined;
     const [k, c] = ours.reduce((a, b) => (b[1].summary.rssMB > a[1].summary.rssMB ? b : a));
-    const anyBound = ours.some(([, x]) => x.summary.status === 'timeout');
-    T.push({ target: 'peak RSS ≤ 300 MB (worst case)', value: `${sig(c.summary.rssMB)} MB (${k})${anyBound ? '; some runs killed early' : ''}`, status: c.summary.rssMB <= 300 ? (anyBound ? 'PASS so far' : 'PASS') : 'FAIL' });
-  } else T.push({ target: 'peak RSS ≤ 300 MB (worst case)', value: 'n/a', status: 'n/a' });
+    return { k, mb: c.summary.rssMB, bound: ours.some(([, x]) => x.summary.status === 'timeout') };
+  };
+  const rssCases = [
+    ['one large file', (w) => w === 'large', opts.largeSize === 5e9 ? '' : ` (measured on ${fmtSizeTag(opts.largeSize)}; target stated for 5 GB)`],
+    ['small files', (w) => w === 'small', opts.smallFiles === 100_000 ? '' : ` (measured on ${opts.smallFiles}; target stated for 100 000)`],
+  ];
+  for (const [what, pick, note] of rssCases) {
+    const p = peakOf(pick);
+    T.push({
+      target: `peak RSS ≤ 300 MB, ${what}${note}`,
+      value: p ? `${sig(p.mb)} MB (${p.k})${p.bound ? '; some runs killed early' : ''}` : 'n/a',
+      status: !p ? 'n/a' : p.mb <= 300 ? (p.bound ? 'PASS so far' : 'PASS') : 'FAIL',
+    });
+  }
+  const other = peakOf((w) => !rssCases.some(([, pick]) => pick(w)));
+  if (other) T.push({ target: 'peak RSS, other workloads (no target)', value: `${sig(other.mb)} MB (${other.k})`, status: 'info' });
   const su = cases['startup/scan'];
   const ms = su?.summary?.status === 'ok' ? su.summary.wall * 1000 : null;
   T.push({ target: 'start-up + scan of one small file ≤ 300 ms', value: ms === null ? 'n/a' : `${Math.round(ms)} ms`, status: ms === null ? 'n/a' : ms <= 300 ? 'PASS' : 'FAIL' });
