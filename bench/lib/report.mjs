@@ -49,9 +49,11 @@ export function fmtCount(n) {
 }
 
 /** A ratio with its bound marker: '<0.012' when the measured side timed out. */
-export function fmtRatio(r) {
+export function fmtRatio(r, threshold) {
   if (!r || r.value === null || r.value === undefined) return 'n/a';
-  return `${r.bound === 'upper' ? '<' : r.bound === 'lower' ? '>' : ''}${sig(r.value)}`;
+  // Next to a threshold, 3 significant digits can round a miss up to it (1.696 shown as 1.70 FAIL).
+  const shown = threshold !== undefined && r.value < threshold && Number(sig(r.value)) >= threshold ? r.value.toFixed(4) : sig(r.value);
+  return `${r.bound === 'upper' ? '<' : r.bound === 'lower' ? '>' : ''}${shown}`;
 }
 
 // ---------------------------------------------------------------------------------------------
