@@ -597,25 +597,25 @@ function computeTargets(cases, ratios, opts) {
   // The issue states the memory target for one large file and for many small files. The other
   // workloads' peaks (a 1 GB folder holds its findings until the manifest is written) are listed
   // without a target, so a FAIL always means one of the two stated cases.
-  const peakOf = (pick) => {
-    const ours = Object.entries(cases).filter(([k, c]) => pick(k.split('/')[0]) && c.side === 'ours' && c.summary?.rssMB !== null && c.summary?.rssMB !== undefined);
+  const peakOf = (inWorkload) => {
+    const ours = Object.entries(cases).filter(([k, c]) => inWorkload(k.split('/')[0]) && c.side === 'ours' && c.summary?.rssMB !== null && c.summary?.rssMB !== undefined);
     if (!ours.length) return undefined;
     const [k, c] = ours.reduce((a, b) => (b[1].summary.rssMB > a[1].summary.rssMB ? b : a));
     return { k, mb: c.summary.rssMB, bound: ours.some(([, x]) => x.summary.status === 'timeout') };
   };
   const rssCases = [
     ['one large file', (w) => w === 'large', opts.largeSize === 5e9 ? '' : ` (measured on ${fmtSizeTag(opts.largeSize)}; target stated for 5 GB)`],
-    ['small files', (w) => w === 'small', opts.smallFiles === 100_000 ? '' : ` (measured on ${opts.smallFiles}; target stated for 100 000)`],
+    ['small files', (w) => w === 'small', opts.smallFiles === 100_000 ? '' : ` (measured on ${opts.smallFiles} files; target stated for 100000)`],
   ];
-  for (const [what, pick, note] of rssCases) {
-    const p = peakOf(pick);
+  for (const [what, inWorkload, note] of rssCases) {
+    const p = peakOf(inWorkload);
     T.push({
       target: `peak RSS ≤ 300 MB, ${what}${note}`,
       value: p ? `${sig(p.mb)} MB (${p.k})${p.bound ? '; some runs killed early' : ''}` : 'n/a',
       status: !p ? 'n/a' : p.mb <= 300 ? (p.bound ? 'PASS so far' : 'PASS') : 'FAIL',
     });
   }
-  const other = peakOf((w) => !rssCases.some(([, pick]) => pick(w)));
+  const other = peakOf((w) => !rssCases.some(([, inWorkload]) => inWorkload(w)));
   if (other) T.push({ target: 'peak RSS, other workloads (no target)', value: `${sig(other.mb)} MB (${other.k})`, status: 'info' });
   const su = cases['startup/scan'];
   const ms = su?.summary?.status === 'ok' ? su.summary.wall * 1000 : null;
