@@ -72,15 +72,13 @@ const SMALL_WINDOWS_UNFILTERED = 64;
  */
 const SET_RELAX_AT = 16;
 
-/** A detector's pattern as a prefilter set holds it (see {@link SET_RELAX_AT}). */
+/**
+ * A detector's pattern as a prefilter set holds it (see {@link SET_RELAX_AT}). Every loaded
+ * pattern parses for the bound analysis (load.ts checks user files; the suite, the built-in set),
+ * as compileRegex's two-step search also relies on.
+ */
 function setPattern(p: { source: string; flags: string }): { source: string; flags: string } {
-  let relaxed: string | undefined;
-  try {
-    relaxed = relaxedPattern(p.source, p.flags, SET_RELAX_AT);
-  } catch {
-    relaxed = undefined; // a construct the bound analysis does not know: the pattern as written
-  }
-  return relaxed === undefined ? p : { source: relaxed, flags: p.flags };
+  return { source: relaxedPattern(p.source, p.flags, SET_RELAX_AT) ?? p.source, flags: p.flags };
 }
 
 /** Detectors' patterns, relaxed ({@link setPattern}), in one prefilter set compiled on demand. */
@@ -97,7 +95,7 @@ class PatternGroup {
 
   /** Relaxes and compiles (not before: a run of one small file needs neither). @throws Error with RE2's message. */
   compile(): void {
-    if (this.sources.length > 0) this.set ??= compileSet(this.sources.map(setPattern));
+    this.set ??= compileSet(this.sources.map(setPattern));
   }
 
   /** Adds the detectors whose (relaxed) pattern matches somewhere in `window`; nothing before {@link compile}. */
